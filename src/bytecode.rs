@@ -1,0 +1,338 @@
+//! The bytecode: the one declaration of every opcode, and the compiled form of
+//! a function ([`FunctionProto`]).
+//!
+//! Toy bytecode is a *stack* bytecode. A frame's window of the VM value stack is
+//!
+//! ```text
+//!   base+0      base+1 .. base+arity   base+arity+1 ..        .. base+max_slots
+//!   [ callee ][ arguments (params)   ][ locals, then temporaries          ]
+//! ```
+//!
+//! Local slot numbers in operands are relative to `base`, so slot 0 is the
+//! callee itself and slot 1 the first parameter.
+//!
+//! Instructions are a Rust enum with inline operands (at most 12 bytes each), so the
+//! interpreter decodes an instruction with one load and one `match`. The enum
+//! is declared once, through [`define_ops!`], which also derives each opcode's
+//! printed name and its operand list for the disassembler. The interpreter,
+//! the disassembler and the JIT each `match` on [`Op`] exhaustively, so adding
+//! an opcode does not compile until every tier handles it.
+//!
+//! Jump operands are absolute instruction indices into `code`.
+
+use std::rc::Rc;
+
+macro_rules! define_ops {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident $({ $($field:ident : $ty:ty),* $(,)? })? = $text:literal;
+    )*) => {
+        /// One bytecode instruction with its operands.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Op {
+            $(
+                $(#[doc = $doc])*
+                $name $({ $($field: $ty),* })?,
+            )*
+        }
+
+        impl Op {
+            /// The opcode's name as the disassembler prints it.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Op::$name { .. } => $text,)*
+                }
+            }
+
+            /// The operands as `(name, value)` pairs, in declaration order.
+            pub fn operands(&self) -> Vec<(&'static str, i64)> {
+                match *self {
+                    $(
+                        Op::$name $({ $($field),* })? => vec![$($((stringify!($field), $field as i64)),*)?],
+                    )*
+                }
+            }
+        }
+    };
+}
+
+define_ops! {
+    // ---- constants -------------------------------------------------------
+    /// Push `nil`.
+    Nil = "NIL";
+    /// Push `true`.
+    True = "TRUE";
+    /// Push `false`.
+    False = "FALSE";
+    /// Push the small integer `v` (no constant-pool entry needed).
+    Int { v: i32 } = "INT";
+    /// Push constant `k` of the function's constant pool.
+    Const { k: u32 } = "CONST";
+
+    // ---- stack shuffling -------------------------------------------------
+    /// Discard the top value.
+    Pop = "POP";
+    /// Discard the top `n` values.
+    PopN { n: u32 } = "POPN";
+    /// Push a copy of the top value: `a -> a a`.
+    Dup = "DUP";
+    /// Push copies of the top two values: `a b -> a b a b`.
+    Dup2 = "DUP2";
+
+    // ---- variables ---------------------------------------------------------
+    /// Push local `slot` (relative to the frame base).
+    GetLocal { slot: u32 } = "GET_LOCAL";
+    /// Pop a value into local `slot`.
+    SetLocal { slot: u32 } = "SET_LOCAL";
+    /// Push upvalue `idx` of the running closure.
+    GetUpval { idx: u32 } = "GET_UPVAL";
+    /// Pop a value into upvalue `idx` of the running closure.
+    SetUpval { idx: u32 } = "SET_UPVAL";
+    /// Push global `g`; runtime error `undefined variable` if its declaration
+    /// has not run yet.
+    GetGlobal { g: u32 } = "GET_GLOBAL";
+    /// Pop a value into global `g`; runtime error `undefined variable` if its
+    /// declaration has not run yet.
+    SetGlobal { g: u32 } = "SET_GLOBAL";
+    /// Pop a value into global `g` and mark it defined (`let`/`fn` at file
+    /// scope).
+    DefineGlobal { g: u32 } = "DEFINE_GLOBAL";
+    /// Push builtin function number `b` (see [`BUILTIN_NAMES`]).
+    GetBuiltin { b: u32 } = "GET_BUILTIN";
+    /// Close every open upvalue that points at a local slot `>= slot` of this
+    /// frame (end of a scope whose locals were captured; end of each loop
+    /// iteration). Does not pop.
+    CloseUpvals { slot: u32 } = "CLOSE_UPVALS";
+
+    // ---- operators -------------------------------------------------------
+    /// `a b -> a+b`
+    Add = "ADD";
+    /// `a b -> a-b`
+    Sub = "SUB";
+    /// `a b -> a*b`
+    Mul = "MUL";
+    /// `a b -> a/b`
+    Div = "DIV";
+    /// `a b -> a%b`
+    Mod = "MOD";
+    /// `a b -> a&b`
+    BitAnd = "BIT_AND";
+    /// `a b -> a|b`
+    BitOr = "BIT_OR";
+    /// `a b -> a^b`
+    BitXor = "BIT_XOR";
+    /// `a b -> a<<b`
+    Shl = "SHL";
+    /// `a b -> a>>b`
+    Shr = "SHR";
+    /// `a -> -a`
+    Neg = "NEG";
+    /// `a -> ~a`
+    BitNot = "BIT_NOT";
+    /// `a -> not a`
+    Not = "NOT";
+    /// `a b -> a==b`
+    Eq = "EQ";
+    /// `a b -> a!=b`
+    Ne = "NE";
+    /// `a b -> a<b`
+    Lt = "LT";
+    /// `a b -> a<=b`
+    Le = "LE";
+    /// `a b -> a>b`
+    Gt = "GT";
+    /// `a b -> a>=b`
+    Ge = "GE";
+
+    // ---- control flow ----------------------------------------------------
+    /// Jump forward to `target`.
+    Jump { target: u32 } = "JUMP";
+    /// Pop a value; jump to `target` if it is falsy.
+    JumpIfFalse { target: u32 } = "JUMP_IF_FALSE";
+    /// `and`: if the top is falsy jump to `target` keeping it, else pop it.
+    JumpIfFalseOrPop { target: u32 } = "JUMP_IF_FALSE_OR_POP";
+    /// `or`: if the top is truthy jump to `target` keeping it, else pop it.
+    JumpIfTrueOrPop { target: u32 } = "JUMP_IF_TRUE_OR_POP";
+    /// Jump backward to the loop header `target`. A back-edge: bumps the
+    /// function's hotness counter and polls the interrupt flag.
+    Loop { target: u32 } = "LOOP";
+    /// `for` over a range. Locals `slot` (counter) and `slot+1` (limit) hold
+    /// the bounds; runtime error unless both are ints; jump to `exit` if
+    /// `counter >= limit`.
+    ForRangePrep { slot: u32, exit: u32 } = "FOR_RANGE_PREP";
+    /// End of a range-loop iteration (a back-edge): `counter += 1`; if
+    /// `counter < limit` jump back to `target`.
+    ForRangeLoop { slot: u32, target: u32 } = "FOR_RANGE_LOOP";
+    /// `for x in v`: local `slot` holds `v`. A map is replaced by an array of
+    /// its keys (a snapshot); anything but an array or a map is a runtime
+    /// error. Local `slot+1` (the index) is set to 0.
+    ForInPrep { slot: u32 } = "FOR_IN_PREP";
+    /// Loop header of `for x in v`: if index `< len(array)` push
+    /// `array[index]` and increment the index, else jump to `exit`.
+    ForInNext { slot: u32, exit: u32 } = "FOR_IN_NEXT";
+
+    // ---- functions -------------------------------------------------------
+    /// Push a new closure of nested function `proto` (an index into
+    /// [`FunctionProto::protos`]), capturing the upvalues its
+    /// [`FunctionProto::upvals`] describe.
+    Closure { proto: u32 } = "CLOSURE";
+    /// Call the value below the `argc` arguments on top of the stack. The
+    /// callee slot becomes the new frame's base; on return the callee and the
+    /// arguments are replaced by the one return value.
+    Call { argc: u32 } = "CALL";
+    /// Pop the return value, close the frame's upvalues, leave the frame.
+    Return = "RETURN";
+
+    // ---- arrays and maps -------------------------------------------------
+    /// Pop `n` values and push a new array holding them (first pushed first).
+    NewArray { n: u32 } = "NEW_ARRAY";
+    /// Pop `n` key/value pairs (`k1 v1 k2 v2 ..`) and push a new map.
+    NewMap { n: u32 } = "NEW_MAP";
+    /// `obj index -> obj[index]` (arrays, maps, strings)
+    GetIndex = "GET_INDEX";
+    /// `obj index value -> ` stores `obj[index] = value`
+    SetIndex = "SET_INDEX";
+    /// `obj -> obj.name` where constant `k` is the string `name`
+    GetField { k: u32 } = "GET_FIELD";
+    /// `obj value -> ` stores `obj.name = value` (constant `k` is `name`)
+    SetField { k: u32 } = "SET_FIELD";
+}
+
+/// The builtins, in the order that gives each its number (the `b` operand of
+/// [`Op::GetBuiltin`]). Builtin names are reserved: they can be neither
+/// declared nor assigned.
+pub const BUILTIN_NAMES: [&str; 18] = [
+    "print",
+    "len",
+    "push",
+    "pop",
+    "str",
+    "int",
+    "float",
+    "type",
+    "keys",
+    "has",
+    "del",
+    "sqrt",
+    "floor",
+    "abs",
+    "clock",
+    "read_line",
+    "assert",
+    "error",
+];
+
+/// The number of the builtin called `name`, if any.
+pub fn builtin_index(name: &str) -> Option<u32> {
+    BUILTIN_NAMES
+        .iter()
+        .position(|&n| n == name)
+        .map(|i| i as u32)
+}
+
+/// A constant-pool entry. The compiler produces these as plain Rust data; the
+/// VM turns them into runtime values when it loads the function.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Constant {
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// How a closure captures one upvalue when it is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpvalDesc {
+    /// `true`: capture local slot `index` of the enclosing frame;
+    /// `false`: share upvalue `index` of the enclosing closure.
+    pub is_local: bool,
+    pub index: u32,
+}
+
+/// A compiled function: its bytecode, constants, nested functions and the
+/// line of every instruction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionProto {
+    /// `Some("f")` for `fn f`, `None` for `fn(..)` expressions,
+    /// `Some("<script>")` for the top-level code.
+    pub name: Option<String>,
+    /// Number of parameters.
+    pub arity: u32,
+    pub code: Vec<Op>,
+    /// `lines[i]` is the source line of `code[i]`.
+    pub lines: Vec<u32>,
+    pub consts: Vec<Constant>,
+    /// Functions defined inside this one; `Op::Closure { proto }` indexes here.
+    pub protos: Vec<Rc<FunctionProto>>,
+    /// What this function captures from its enclosing function.
+    pub upvals: Vec<UpvalDesc>,
+    /// The most stack slots a frame of this function ever uses, counted from
+    /// its base (callee slot and parameters included). The VM checks this
+    /// much room on entry, so nothing inside the function can overflow the
+    /// VM stack.
+    pub max_slots: u32,
+}
+
+impl FunctionProto {
+    /// The name used in stack traces: `<script>`, `<fn>` or the function's.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("<fn>")
+    }
+}
+
+/// The names of the globals of a program (or of a REPL session), indexed by
+/// the `g` operand of the global opcodes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GlobalNames {
+    pub names: Vec<String>,
+}
+
+impl GlobalNames {
+    pub fn index_of(&self, name: &str) -> Option<u32> {
+        self.names.iter().position(|n| n == name).map(|i| i as u32)
+    }
+
+    /// The index of `name`, adding it if it is new.
+    pub fn intern(&mut self, name: &str) -> u32 {
+        match self.index_of(name) {
+            Some(i) => i,
+            None => {
+                self.names.push(name.to_string());
+                (self.names.len() - 1) as u32
+            }
+        }
+    }
+}
+
+/// The compiler's output: the top-level function and the global names it
+/// refers to.
+#[derive(Clone, Debug)]
+pub struct CompiledProgram {
+    pub script: Rc<FunctionProto>,
+    pub globals: GlobalNames,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_is_small() {
+        // Opcode tag plus at most two u32 operands.
+        assert!(std::mem::size_of::<Op>() <= 12);
+    }
+
+    #[test]
+    fn names_and_operands() {
+        let op = Op::ForRangeLoop { slot: 3, target: 7 };
+        assert_eq!(op.name(), "FOR_RANGE_LOOP");
+        assert_eq!(op.operands(), vec![("slot", 3), ("target", 7)]);
+        assert_eq!(Op::Add.operands(), vec![]);
+    }
+
+    #[test]
+    fn builtins_are_numbered() {
+        assert_eq!(builtin_index("print"), Some(0));
+        assert_eq!(builtin_index("error"), Some(17));
+        assert_eq!(builtin_index("nope"), None);
+    }
+}

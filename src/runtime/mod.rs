@@ -1,0 +1,2 @@
+//! The runtime: values, the heap and its garbage collector, the interpreter
+//! and the builtins.
