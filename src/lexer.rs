@@ -369,6 +369,7 @@ fn block_comment(lex: &mut logos::Lexer<Tok>) -> Skip {
 /// escapes are reported and skipped; the string still becomes a token.
 fn string(lex: &mut logos::Lexer<Tok>) -> Result<String, LexError> {
     let body_start = lex.span().end;
+    let earlier_errors = lex.extras.len();
     let rest = lex.remainder();
     let mut out = String::new();
     let mut chars = rest.char_indices();
@@ -387,6 +388,8 @@ fn string(lex: &mut logos::Lexer<Tok>) -> Result<String, LexError> {
             _ => out.push(c),
         }
     }
+    // Without its end, the string's escapes are not worth reporting.
+    lex.extras.truncate(earlier_errors);
     lex.extras
         .push((lex.span().start, "unterminated string".into()));
     lex.bump(rest.len());
@@ -444,12 +447,185 @@ fn unicode_escape(chars: &mut std::str::CharIndices) -> Option<char> {
 }
 
 #[cfg(test)]
-mod probe {
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<Tok> {
+        let lexed = lex(src);
+        assert!(lexed.errors.is_empty(), "{src:?}: {:?}", lexed.errors);
+        lexed.tokens.into_iter().map(|t| t.kind).collect()
+    }
+
+    /// `line:col` of every token, `Eof` included.
+    fn spans(src: &str) -> Vec<(u32, u32)> {
+        let lexed = lex(src);
+        lexed.tokens.iter().map(|t| (t.span.line, t.span.col)).collect()
+    }
+
+    fn errors(src: &str) -> Vec<String> {
+        lex(src).errors.iter().map(|e| e.to_string()).collect()
+    }
+
     #[test]
-    fn probe() {
-        for s in ["a /* x */ b /* y", "1..5", "1.x", "1e", "1.5e+ 2", "0x", "0x_", "1_", "é $$ @", "1e5 2.5e-3 3.0E+2 0xFF_FF 1_000", "\"a\\qb\" \"\\u{1F600}\\u{D800}\\u{}x\"", "/* x", "\"abc", "a.b...c", "0xG1 123abc"] {
-            let l = super::lex(s);
-            eprintln!("{s:?}: {:?} {:?}", l.tokens.iter().map(|t| (&t.kind, t.span.col, t.start, t.end)).collect::<Vec<_>>(), l.errors);
+    fn keywords_and_identifiers() {
+        use Tok::*;
+        let src = "fn let if else while for in return break continue true false nil and or not";
+        let expected = vec![
+            Fn, Let, If, Else, While, For, In, Return, Break, Continue, True, False, Nil, And, Or,
+            Not, Eof,
+        ];
+        assert_eq!(kinds(src), expected);
+        assert_eq!(kinds("x _a B9 fnx lets iff _"), vec![Ident; 7].into_iter().chain([Eof]).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn operators_and_punctuation() {
+        use Tok::*;
+        let src = "+ - * / % & | ^ ~ << >> == != < <= > >= = += -= *= /= %= ( ) [ ] { } , ; : . ..";
+        let expected = vec![
+            Plus, Minus, Star, Slash, Percent, Amp, Pipe, Caret, Tilde, Shl, Shr, EqEq, NotEq, Lt,
+            Le, Gt, Ge, Assign, PlusAssign, MinusAssign, StarAssign, SlashAssign, PercentAssign,
+            LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma, Semi, Colon, Dot, DotDot,
+            Eof,
+        ];
+        assert_eq!(kinds(src), expected);
+        // Longest match, no spaces needed.
+        assert_eq!(kinds("a<=b<<c"), vec![Ident, Le, Ident, Shl, Ident, Eof]);
+        assert_eq!(kinds("..."), vec![DotDot, Dot, Eof]);
+    }
+
+    #[test]
+    fn integers() {
+        use Tok::*;
+        assert_eq!(
+            kinds("0 123 1_000_000 0xFF 0Xff 0x_1_0 1__0"),
+            vec![Int(0), Int(123), Int(1_000_000), Int(255), Int(255), Int(16), Int(10), Eof]
+        );
+        assert_eq!(
+            kinds("9223372036854775807 9223372036854775808 18446744073709551615"),
+            vec![Int(i64::MAX as u64), Int(1 << 63), Int(u64::MAX), Eof]
+        );
+        // Beyond u64 saturates: still "too large" for the parser.
+        assert_eq!(kinds("99999999999999999999999"), vec![Int(u64::MAX), Eof]);
+        assert_eq!(kinds("0xFFFFFFFFFFFFFFFFFF"), vec![Int(u64::MAX), Eof]);
+    }
+
+    #[test]
+    fn floats_and_dots() {
+        use Tok::*;
+        assert_eq!(
+            kinds("1.5 0.25 1e9 2.5e-3 3.0E+2 1_0.5_0"),
+            vec![Float(1.5), Float(0.25), Float(1e9), Float(2.5e-3), Float(300.0), Float(10.5), Eof]
+        );
+        assert_eq!(kinds("1..5"), vec![Int(1), DotDot, Int(5), Eof]);
+        assert_eq!(kinds("1."), vec![Int(1), Dot, Eof]);
+        assert_eq!(kinds(".5"), vec![Dot, Int(5), Eof]);
+        assert_eq!(kinds("1.x"), vec![Int(1), Dot, Ident, Eof]);
+        assert_eq!(kinds("a.0.1"), vec![Ident, Dot, Float(0.1), Eof]);
+    }
+
+    #[test]
+    fn malformed_numbers() {
+        for src in ["0x", "1e", "1_", "0x_", "2.5e+", "1E-", "0xG", "1.5_"] {
+            assert_eq!(errors(src), vec!["1:1: error: invalid number literal"], "{src}");
+            // Still one literal token: the parser will not complain again.
+            assert_eq!(lex(src).tokens.len(), 2, "{src}");
         }
+    }
+
+    #[test]
+    fn strings_and_escapes() {
+        use Tok::*;
+        assert_eq!(
+            kinds(r#""" "abc" "a\nb\t\r\0\\\"" "\u{1F600}\u{e9}""#),
+            vec![
+                Str(String::new()),
+                Str("abc".into()),
+                Str("a\nb\t\r\0\\\"".into()),
+                Str("😀é".into()),
+                Eof
+            ]
+        );
+        assert_eq!(kinds("\"two\nlines\""), vec![Str("two\nlines".into()), Eof]);
+        assert_eq!(kinds("\"é\" x"), vec![Str("é".into()), Ident, Eof]);
+    }
+
+    #[test]
+    fn string_errors() {
+        assert_eq!(
+            errors(r#"x "a\qb" y"#),
+            vec!["1:5: error: invalid escape sequence '\\q'"]
+        );
+        assert_eq!(
+            errors(r#""\u{D800} \u{110000} \u{} \u{1234567} \u12 \u{12""#),
+            vec![
+                "1:2: error: invalid unicode escape",
+                "1:11: error: invalid unicode escape",
+                "1:22: error: invalid unicode escape",
+                "1:27: error: invalid unicode escape",
+                "1:39: error: invalid unicode escape",
+                "1:44: error: invalid unicode escape",
+            ]
+        );
+        // A bad escape does not swallow the closing quote.
+        let lexed = lex(r#""\q" 1"#);
+        assert_eq!(lexed.tokens[1].kind, Tok::Int(1));
+        // Unterminated: reported at the opening quote, rest of input consumed.
+        let lexed = lex("let s = \"abc\n\ndef");
+        assert_eq!(lexed.errors[0].to_string(), "1:9: error: unterminated string");
+        assert!(lexed.truncated);
+        assert_eq!(lexed.tokens.last().unwrap().kind, Tok::Eof);
+        assert_eq!(lexed.tokens[lexed.tokens.len() - 2].kind, Tok::Error);
+        assert_eq!(errors("\"abc\\"), vec!["1:1: error: unterminated string"]);
+        assert_eq!(errors("x \"\\q"), vec!["1:3: error: unterminated string"]);
+    }
+
+    #[test]
+    fn comments() {
+        use Tok::*;
+        assert_eq!(kinds("a // b c\nd"), vec![Ident, Ident, Eof]);
+        assert_eq!(kinds("a /* b\n * c */ d /**/ e /* / * */"), vec![Ident, Ident, Ident, Eof]);
+        // Block comments do not nest.
+        assert_eq!(kinds("/* /* */ x"), vec![Ident, Eof]);
+        assert_eq!(kinds("a/b"), vec![Ident, Slash, Ident, Eof]);
+        let lexed = lex("x\n  /* never closed\n");
+        assert_eq!(lexed.errors[0].to_string(), "2:3: error: unterminated block comment");
+        assert!(lexed.truncated);
+    }
+
+    #[test]
+    fn unexpected_characters() {
+        assert_eq!(
+            errors("a $ b @@@ c # ! é"),
+            vec![
+                "1:3: error: unexpected character '$'",
+                "1:7: error: unexpected character '@'",
+                "1:13: error: unexpected character '#'",
+                "1:15: error: unexpected character '!'",
+                "1:17: error: unexpected character 'é'",
+            ]
+        );
+        let kinds: Vec<Tok> = lex("a @@@ b").tokens.into_iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, vec![Tok::Ident, Tok::Error, Tok::Ident, Tok::Eof]);
+    }
+
+    #[test]
+    fn spans_count_characters() {
+        assert_eq!(spans("ab cd\n  e"), vec![(1, 1), (1, 4), (2, 3), (2, 4)]);
+        // Multibyte characters and tabs are one column each.
+        assert_eq!(spans("\"éé😀\" x"), vec![(1, 1), (1, 7), (1, 8)]);
+        assert_eq!(spans("\tx"), vec![(1, 2), (1, 3)]);
+        // Strings and comments spanning lines move the line count on.
+        assert_eq!(spans("\"a\nb\" /* \n\n */ x"), vec![(1, 1), (4, 5), (4, 6)]);
+        assert_eq!(spans("a\r\nb"), vec![(1, 1), (2, 1), (2, 2)]);
+        assert_eq!(spans(""), vec![(1, 1)]);
+        assert_eq!(spans("x\n"), vec![(1, 1), (2, 1)]);
+    }
+
+    #[test]
+    fn token_offsets() {
+        let lexed = lex("let é = \"ü\";");
+        let texts: Vec<(usize, usize)> = lexed.tokens.iter().map(|t| (t.start, t.end)).collect();
+        assert_eq!(texts, vec![(0, 3), (4, 6), (7, 8), (9, 13), (13, 14), (14, 14)]);
     }
 }
