@@ -459,7 +459,11 @@ mod tests {
     /// `line:col` of every token, `Eof` included.
     fn spans(src: &str) -> Vec<(u32, u32)> {
         let lexed = lex(src);
-        lexed.tokens.iter().map(|t| (t.span.line, t.span.col)).collect()
+        lexed
+            .tokens
+            .iter()
+            .map(|t| (t.span.line, t.span.col))
+            .collect()
     }
 
     fn errors(src: &str) -> Vec<String> {
@@ -475,7 +479,10 @@ mod tests {
             Not, Eof,
         ];
         assert_eq!(kinds(src), expected);
-        assert_eq!(kinds("x _a B9 fnx lets iff _"), vec![Ident; 7].into_iter().chain([Eof]).collect::<Vec<_>>());
+        assert_eq!(
+            kinds("x _a B9 fnx lets iff _"),
+            vec![Ident; 7].into_iter().chain([Eof]).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -483,9 +490,40 @@ mod tests {
         use Tok::*;
         let src = "+ - * / % & | ^ ~ << >> == != < <= > >= = += -= *= /= %= ( ) [ ] { } , ; : . ..";
         let expected = vec![
-            Plus, Minus, Star, Slash, Percent, Amp, Pipe, Caret, Tilde, Shl, Shr, EqEq, NotEq, Lt,
-            Le, Gt, Ge, Assign, PlusAssign, MinusAssign, StarAssign, SlashAssign, PercentAssign,
-            LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma, Semi, Colon, Dot, DotDot,
+            Plus,
+            Minus,
+            Star,
+            Slash,
+            Percent,
+            Amp,
+            Pipe,
+            Caret,
+            Tilde,
+            Shl,
+            Shr,
+            EqEq,
+            NotEq,
+            Lt,
+            Le,
+            Gt,
+            Ge,
+            Assign,
+            PlusAssign,
+            MinusAssign,
+            StarAssign,
+            SlashAssign,
+            PercentAssign,
+            LParen,
+            RParen,
+            LBracket,
+            RBracket,
+            LBrace,
+            RBrace,
+            Comma,
+            Semi,
+            Colon,
+            Dot,
+            DotDot,
             Eof,
         ];
         assert_eq!(kinds(src), expected);
@@ -499,7 +537,16 @@ mod tests {
         use Tok::*;
         assert_eq!(
             kinds("0 123 1_000_000 0xFF 0Xff 0x_1_0 1__0"),
-            vec![Int(0), Int(123), Int(1_000_000), Int(255), Int(255), Int(16), Int(10), Eof]
+            vec![
+                Int(0),
+                Int(123),
+                Int(1_000_000),
+                Int(255),
+                Int(255),
+                Int(16),
+                Int(10),
+                Eof
+            ]
         );
         assert_eq!(
             kinds("9223372036854775807 9223372036854775808 18446744073709551615"),
@@ -515,7 +562,15 @@ mod tests {
         use Tok::*;
         assert_eq!(
             kinds("1.5 0.25 1e9 2.5e-3 3.0E+2 1_0.5_0"),
-            vec![Float(1.5), Float(0.25), Float(1e9), Float(2.5e-3), Float(300.0), Float(10.5), Eof]
+            vec![
+                Float(1.5),
+                Float(0.25),
+                Float(1e9),
+                Float(2.5e-3),
+                Float(300.0),
+                Float(10.5),
+                Eof
+            ]
         );
         assert_eq!(kinds("1..5"), vec![Int(1), DotDot, Int(5), Eof]);
         assert_eq!(kinds("1."), vec![Int(1), Dot, Eof]);
@@ -527,7 +582,11 @@ mod tests {
     #[test]
     fn malformed_numbers() {
         for src in ["0x", "1e", "1_", "0x_", "2.5e+", "1E-", "0xG", "1.5_"] {
-            assert_eq!(errors(src), vec!["1:1: error: invalid number literal"], "{src}");
+            assert_eq!(
+                errors(src),
+                vec!["1:1: error: invalid number literal"],
+                "{src}"
+            );
             // Still one literal token: the parser will not complain again.
             assert_eq!(lex(src).tokens.len(), 2, "{src}");
         }
@@ -572,7 +631,10 @@ mod tests {
         assert_eq!(lexed.tokens[1].kind, Tok::Int(1));
         // Unterminated: reported at the opening quote, rest of input consumed.
         let lexed = lex("let s = \"abc\n\ndef");
-        assert_eq!(lexed.errors[0].to_string(), "1:9: error: unterminated string");
+        assert_eq!(
+            lexed.errors[0].to_string(),
+            "1:9: error: unterminated string"
+        );
         assert!(lexed.truncated);
         assert_eq!(lexed.tokens.last().unwrap().kind, Tok::Eof);
         assert_eq!(lexed.tokens[lexed.tokens.len() - 2].kind, Tok::Error);
@@ -584,12 +646,18 @@ mod tests {
     fn comments() {
         use Tok::*;
         assert_eq!(kinds("a // b c\nd"), vec![Ident, Ident, Eof]);
-        assert_eq!(kinds("a /* b\n * c */ d /**/ e /* / * */"), vec![Ident, Ident, Ident, Eof]);
+        assert_eq!(
+            kinds("a /* b\n * c */ d /**/ e /* / * */"),
+            vec![Ident, Ident, Ident, Eof]
+        );
         // Block comments do not nest.
         assert_eq!(kinds("/* /* */ x"), vec![Ident, Eof]);
         assert_eq!(kinds("a/b"), vec![Ident, Slash, Ident, Eof]);
         let lexed = lex("x\n  /* never closed\n");
-        assert_eq!(lexed.errors[0].to_string(), "2:3: error: unterminated block comment");
+        assert_eq!(
+            lexed.errors[0].to_string(),
+            "2:3: error: unterminated block comment"
+        );
         assert!(lexed.truncated);
     }
 
@@ -626,6 +694,9 @@ mod tests {
     fn token_offsets() {
         let lexed = lex("let é = \"ü\";");
         let texts: Vec<(usize, usize)> = lexed.tokens.iter().map(|t| (t.start, t.end)).collect();
-        assert_eq!(texts, vec![(0, 3), (4, 6), (7, 8), (9, 13), (13, 14), (14, 14)]);
+        assert_eq!(
+            texts,
+            vec![(0, 3), (4, 6), (7, 8), (9, 13), (13, 14), (14, 14)]
+        );
     }
 }

@@ -31,8 +31,8 @@
 //! [`MAX_DEPTH`]. After this error the rest of the file is skipped.
 
 use crate::ast::{
-    AssignOp, BinOp, Block, Expr, ExprKind, FnDecl, Ident, LogicOp, Program, Span, Stmt,
-    StmtKind, UnOp,
+    AssignOp, BinOp, Block, Expr, ExprKind, FnDecl, Ident, LogicOp, Program, Span, Stmt, StmtKind,
+    UnOp,
 };
 use crate::diag::CompileError;
 use crate::lexer::{Tok, Token, lex};
@@ -989,7 +989,10 @@ mod tests {
         assert_eq!(e("[]"), "[]");
         assert_eq!(e("[1, 2, 3,]"), "[1 2 3]");
         assert_eq!(e("({})"), "{}");
-        assert_eq!(e("({a: 1, \"b\": 2, 1 + 1: 3, c + 1: 4,})"), "{\"a\":1 \"b\":2 (+ 1 1):3 (+ c 1):4}");
+        assert_eq!(
+            e("({a: 1, \"b\": 2, 1 + 1: 3, c + 1: 4,})"),
+            "{\"a\":1 \"b\":2 (+ 1 1):3 (+ c 1):4}"
+        );
         assert_eq!(e("fn() {}"), "(fn () 0)");
         assert_eq!(e("fn(a, b,) { return a; }"), "(fn (a b) 1)");
     }
@@ -1005,8 +1008,14 @@ mod tests {
         assert_eq!(e("a and not b or c"), "(or (and a (not b)) c)");
         assert_eq!(e("not not a"), "(not (not a))");
         assert_eq!(e("a == b | c"), "(== a (| b c))");
-        assert_eq!(e("a | b ^ c & d << e + f * g"), "(| a (^ b (& c (<< d (+ e (* f g))))))");
-        assert_eq!(e("a * b + c << d & e ^ f | g"), "(| (^ (& (<< (+ (* a b) c) d) e) f) g)");
+        assert_eq!(
+            e("a | b ^ c & d << e + f * g"),
+            "(| a (^ b (& c (<< d (+ e (* f g))))))"
+        );
+        assert_eq!(
+            e("a * b + c << d & e ^ f | g"),
+            "(| (^ (& (<< (+ (* a b) c) d) e) f) g)"
+        );
         assert_eq!(e("-a * b"), "(* (- a) b)");
         assert_eq!(e("~a % b"), "(% (~ a) b)");
         assert_eq!(e("- -a"), "(- (- a))");
@@ -1042,13 +1051,34 @@ mod tests {
         assert_eq!(e("- 9223372036854775807"), "(- 9223372036854775807)");
         assert_eq!(e("--9223372036854775808"), "(- -9223372036854775808)");
         let too_large = "integer literal is too large";
-        assert_eq!(first_err("9223372036854775808;"), format!("1:1: error: {too_large}"));
-        assert_eq!(first_err("x - 9223372036854775808;"), format!("1:5: error: {too_large}"));
-        assert_eq!(first_err("-9223372036854775808[0];"), format!("1:2: error: {too_large}"));
-        assert_eq!(first_err("-(9223372036854775808);"), format!("1:3: error: {too_large}"));
-        assert_eq!(first_err("18446744073709551616;"), format!("1:1: error: {too_large}"));
-        assert_eq!(first_err("-18446744073709551615;"), format!("1:2: error: {too_large}"));
-        assert_eq!(errs("let a = 9223372036854775808; let b = 99999999999999999999;").len(), 2);
+        assert_eq!(
+            first_err("9223372036854775808;"),
+            format!("1:1: error: {too_large}")
+        );
+        assert_eq!(
+            first_err("x - 9223372036854775808;"),
+            format!("1:5: error: {too_large}")
+        );
+        assert_eq!(
+            first_err("-9223372036854775808[0];"),
+            format!("1:2: error: {too_large}")
+        );
+        assert_eq!(
+            first_err("-(9223372036854775808);"),
+            format!("1:3: error: {too_large}")
+        );
+        assert_eq!(
+            first_err("18446744073709551616;"),
+            format!("1:1: error: {too_large}")
+        );
+        assert_eq!(
+            first_err("-18446744073709551615;"),
+            format!("1:2: error: {too_large}")
+        );
+        assert_eq!(
+            errs("let a = 9223372036854775808; let b = 99999999999999999999;").len(),
+            2
+        );
     }
 
     #[test]
@@ -1056,7 +1086,9 @@ mod tests {
         let at = |e: &Expr| (e.span.line, e.span.col);
         let x = expr("a + b * c");
         assert_eq!(at(&x), (1, 3));
-        let ExprKind::Binary { rhs, .. } = &x.kind else { panic!() };
+        let ExprKind::Binary { rhs, .. } = &x.kind else {
+            panic!()
+        };
         assert_eq!(at(rhs), (1, 7));
         assert_eq!(at(&expr("  foo (1)")), (1, 7));
         assert_eq!(at(&expr("a [1]")), (1, 3));
@@ -1070,16 +1102,30 @@ mod tests {
         assert_eq!(at(&expr("\"é😀\" + x")), (1, 6));
         assert_eq!(at(&expr("\tx")), (1, 2));
         let f = expr(" fn() {}");
-        let ExprKind::Fn(decl) = &f.kind else { panic!() };
-        assert_eq!((at(&f), decl.span, decl.body.span), ((1, 2), Span::new(1, 2), Span::new(1, 7)));
+        let ExprKind::Fn(decl) = &f.kind else {
+            panic!()
+        };
+        assert_eq!(
+            (at(&f), decl.span, decl.body.span),
+            ((1, 2), Span::new(1, 2), Span::new(1, 7))
+        );
     }
 
     #[test]
     fn let_and_assignments() {
-        let stmts = ok("let x; let y = 1 + 2;\nx = 3; x += 1; x -= 1; x *= 2; x /= 2; x %= 2;\na[i] = v; m.k += 1;");
-        let StmtKind::Let { name, init: None } = &stmts[0].kind else { panic!() };
+        let stmts = ok(
+            "let x; let y = 1 + 2;\nx = 3; x += 1; x -= 1; x *= 2; x /= 2; x %= 2;\na[i] = v; m.k += 1;",
+        );
+        let StmtKind::Let { name, init: None } = &stmts[0].kind else {
+            panic!()
+        };
         assert_eq!((name.name.as_str(), name.span), ("x", Span::new(1, 5)));
-        let StmtKind::Let { init: Some(init), .. } = &stmts[1].kind else { panic!() };
+        let StmtKind::Let {
+            init: Some(init), ..
+        } = &stmts[1].kind
+        else {
+            panic!()
+        };
         assert_eq!(sx(init), "(+ 1 2)");
         let ops: Vec<AssignOp> = stmts[2..]
             .iter()
@@ -1090,60 +1136,126 @@ mod tests {
             .collect();
         use AssignOp::*;
         assert_eq!(ops, vec![Set, Add, Sub, Mul, Div, Mod, Set, Add]);
-        let StmtKind::Assign { target, op_span, value, .. } = &stmts[8].kind else { panic!() };
-        assert_eq!((sx(target), sx(value), *op_span), ("(idx a i)".into(), "v".into(), Span::new(3, 6)));
+        let StmtKind::Assign {
+            target,
+            op_span,
+            value,
+            ..
+        } = &stmts[8].kind
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (sx(target), sx(value), *op_span),
+            ("(idx a i)".into(), "v".into(), Span::new(3, 6))
+        );
         // The statement's span is its first token, not the `[`.
         assert_eq!(stmts[8].span, Span::new(3, 1));
-        let StmtKind::Assign { target, .. } = &stmts[9].kind else { panic!() };
+        let StmtKind::Assign { target, .. } = &stmts[9].kind else {
+            panic!()
+        };
         assert_eq!(sx(target), "(. m k)");
     }
 
     #[test]
     fn control_flow() {
-        let stmts = ok("if a { 1; } else if (b) { 2; } else { 3; }\nwhile (x < 3) { x += 1; break; continue; }");
-        let StmtKind::If { cond, then_block, else_branch: Some(else_if) } = &stmts[0].kind else {
+        let stmts = ok(
+            "if a { 1; } else if (b) { 2; } else { 3; }\nwhile (x < 3) { x += 1; break; continue; }",
+        );
+        let StmtKind::If {
+            cond,
+            then_block,
+            else_branch: Some(else_if),
+        } = &stmts[0].kind
+        else {
             panic!()
         };
-        assert_eq!((sx(cond), then_block.stmts.len(), then_block.span), ("a".into(), 1, Span::new(1, 6)));
+        assert_eq!(
+            (sx(cond), then_block.stmts.len(), then_block.span),
+            ("a".into(), 1, Span::new(1, 6))
+        );
         assert_eq!(else_if.span, Span::new(1, 18));
-        let StmtKind::If { cond, else_branch: Some(last), .. } = &else_if.kind else { panic!() };
+        let StmtKind::If {
+            cond,
+            else_branch: Some(last),
+            ..
+        } = &else_if.kind
+        else {
+            panic!()
+        };
         assert_eq!(sx(cond), "b");
         assert_eq!(last.span, Span::new(1, 37));
         assert!(matches!(&last.kind, StmtKind::Block(b) if b.stmts.len() == 1));
-        let StmtKind::While { cond, body } = &stmts[1].kind else { panic!() };
+        let StmtKind::While { cond, body } = &stmts[1].kind else {
+            panic!()
+        };
         assert_eq!(sx(cond), "(< x 3)");
         assert!(matches!(body.stmts[1].kind, StmtKind::Break));
         assert!(matches!(body.stmts[2].kind, StmtKind::Continue));
         assert_eq!(body.stmts[2].span, Span::new(2, 32));
         let stmts = ok("if x {} if x {} else {}");
-        assert!(matches!(&stmts[0].kind, StmtKind::If { else_branch: None, .. }));
+        assert!(matches!(
+            &stmts[0].kind,
+            StmtKind::If {
+                else_branch: None,
+                ..
+            }
+        ));
         assert_eq!(stmts[1].span, Span::new(1, 9));
     }
 
     #[test]
     fn for_loops() {
         let stmts = ok("for i in 0..n + 1 { print(i); }\nfor x in xs {}\nfor k in ({a: 1}) {}");
-        let StmtKind::ForRange { var, start, end, body } = &stmts[0].kind else { panic!() };
-        assert_eq!((var.name.as_str(), sx(start), sx(end)), ("i", "0".into(), "(+ n 1)".into()));
+        let StmtKind::ForRange {
+            var,
+            start,
+            end,
+            body,
+        } = &stmts[0].kind
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (var.name.as_str(), sx(start), sx(end)),
+            ("i", "0".into(), "(+ n 1)".into())
+        );
         assert_eq!(body.stmts.len(), 1);
-        let StmtKind::ForIn { var, iterable, .. } = &stmts[1].kind else { panic!() };
-        assert_eq!((var.name.as_str(), sx(iterable), var.span), ("x", "xs".into(), Span::new(2, 5)));
-        let StmtKind::ForIn { iterable, .. } = &stmts[2].kind else { panic!() };
+        let StmtKind::ForIn { var, iterable, .. } = &stmts[1].kind else {
+            panic!()
+        };
+        assert_eq!(
+            (var.name.as_str(), sx(iterable), var.span),
+            ("x", "xs".into(), Span::new(2, 5))
+        );
+        let StmtKind::ForIn { iterable, .. } = &stmts[2].kind else {
+            panic!()
+        };
         assert_eq!(sx(iterable), "{\"a\":1}");
     }
 
     #[test]
     fn functions_and_returns() {
         let stmts = ok("fn add(a, b) { return a + b; }\nfn f() { return; }\nfn(x) {}(1);");
-        let StmtKind::Fn { name, func } = &stmts[0].kind else { panic!() };
+        let StmtKind::Fn { name, func } = &stmts[0].kind else {
+            panic!()
+        };
         assert_eq!((name.name.as_str(), name.span), ("add", Span::new(1, 4)));
         assert_eq!(func.name.as_deref(), Some("add"));
         assert_eq!(func.span, Span::new(1, 1));
-        let params: Vec<_> = func.params.iter().map(|p| (p.name.as_str(), p.span.col)).collect();
+        let params: Vec<_> = func
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), p.span.col))
+            .collect();
         assert_eq!(params, vec![("a", 8), ("b", 11)]);
-        let StmtKind::Return(Some(value)) = &func.body.stmts[0].kind else { panic!() };
+        let StmtKind::Return(Some(value)) = &func.body.stmts[0].kind else {
+            panic!()
+        };
         assert_eq!(sx(value), "(+ a b)");
-        let StmtKind::Fn { func, .. } = &stmts[1].kind else { panic!() };
+        let StmtKind::Fn { func, .. } = &stmts[1].kind else {
+            panic!()
+        };
         assert!(matches!(func.body.stmts[0].kind, StmtKind::Return(None)));
         assert!(matches!(&stmts[2].kind, StmtKind::Expr(e) if sx(e) == "(call (fn (x) 0) 1)"));
     }
@@ -1152,7 +1264,9 @@ mod tests {
     fn blocks_and_empty_statements() {
         let stmts = ok("{ let x = 1; { x; } } ; {}");
         assert_eq!(stmts.len(), 2);
-        let StmtKind::Block(block) = &stmts[0].kind else { panic!() };
+        let StmtKind::Block(block) = &stmts[0].kind else {
+            panic!()
+        };
         assert_eq!((block.stmts.len(), block.span), (2, Span::new(1, 1)));
         assert!(matches!(&stmts[1].kind, StmtKind::Block(b) if b.stmts.is_empty()));
         assert!(ok("").is_empty());
@@ -1166,9 +1280,18 @@ mod tests {
             ("fn f() { g() }", "1:14: error: expected ';', found '}'"),
             ("x = 1", "1:6: error: expected ';', found end of file"),
             ("x = 1\n", "2:1: error: expected ';', found end of file"),
-            ("a < b < c;", "1:7: error: comparison operators cannot be chained"),
-            ("a == b != c;", "1:8: error: comparison operators cannot be chained"),
-            ("not a < b >= c;", "1:11: error: comparison operators cannot be chained"),
+            (
+                "a < b < c;",
+                "1:7: error: comparison operators cannot be chained",
+            ),
+            (
+                "a == b != c;",
+                "1:8: error: comparison operators cannot be chained",
+            ),
+            (
+                "not a < b >= c;",
+                "1:11: error: comparison operators cannot be chained",
+            ),
             ("1 = 2;", "1:3: error: invalid assignment target"),
             ("f() = 3;", "1:5: error: invalid assignment target"),
             ("a + b += 1;", "1:7: error: invalid assignment target"),
@@ -1183,9 +1306,15 @@ mod tests {
             ("if x y;", "1:6: error: expected '{', found 'y'"),
             ("while {}", "1:7: error: expected expression, found '{'"),
             ("if {a: 1} {}", "1:4: error: expected expression, found '{'"),
-            ("for 1 in x {}", "1:5: error: expected identifier, found '1'"),
+            (
+                "for 1 in x {}",
+                "1:5: error: expected identifier, found '1'",
+            ),
             ("for i x {}", "1:7: error: expected 'in', found 'x'"),
-            ("for i in 0.. {}", "1:14: error: expected expression, found '{'"),
+            (
+                "for i in 0.. {}",
+                "1:14: error: expected expression, found '{'",
+            ),
             ("f(1 2);", "1:5: error: expected ')', found '2'"),
             ("f(,);", "1:3: error: expected expression, found ','"),
             ("[1 2];", "1:4: error: expected ']', found '2'"),
@@ -1194,7 +1323,10 @@ mod tests {
             ("({a: 1 b: 2});", "1:8: error: expected '}', found 'b'"),
             ("x.1;", "1:3: error: expected identifier, found '1'"),
             ("x.if;", "1:3: error: expected identifier, found 'if'"),
-            ("let while = 1;", "1:5: error: expected identifier, found 'while'"),
+            (
+                "let while = 1;",
+                "1:5: error: expected identifier, found 'while'",
+            ),
             ("(1;", "1:3: error: expected ')', found ';'"),
             ("break", "1:6: error: expected ';', found end of file"),
             ("return 1 2;", "1:10: error: expected ';', found '2'"),
@@ -1202,7 +1334,10 @@ mod tests {
             ("}", "1:1: error: expected expression, found '}'"),
             ("else {}", "1:1: error: expected expression, found 'else'"),
             ("{", "1:2: error: expected '}', found end of file"),
-            ("print(\"a\nb\" \"c\");", "2:4: error: expected ')', found '\"c\"'"),
+            (
+                "print(\"a\nb\" \"c\");",
+                "2:4: error: expected ')', found '\"c\"'",
+            ),
             ("let é = 1;", "1:5: error: unexpected character 'é'"),
         ];
         for (src, expected) in cases {
@@ -1212,18 +1347,36 @@ mod tests {
 
     #[test]
     fn lexer_errors_do_not_cascade() {
-        assert_eq!(errs("let x = $;"), vec!["1:9: error: unexpected character '$'"]);
-        assert_eq!(errs("let x = 1 $ 2;\nlet y = ;"), vec![
-            "1:11: error: unexpected character '$'",
-            "2:9: error: expected expression, found ';'",
-        ]);
-        assert_eq!(errs("fn f() { let s = \"abc; }"), vec!["1:18: error: unterminated string"]);
-        assert_eq!(errs("fn f() { /* x; }"), vec!["1:10: error: unterminated block comment"]);
-        assert_eq!(errs("let x = 0x;"), vec!["1:9: error: invalid number literal"]);
-        assert_eq!(errs("let s = \"\\q\" + 1 +;"), vec![
-            "1:10: error: invalid escape sequence '\\q'",
-            "1:19: error: expected expression, found ';'",
-        ]);
+        assert_eq!(
+            errs("let x = $;"),
+            vec!["1:9: error: unexpected character '$'"]
+        );
+        assert_eq!(
+            errs("let x = 1 $ 2;\nlet y = ;"),
+            vec![
+                "1:11: error: unexpected character '$'",
+                "2:9: error: expected expression, found ';'",
+            ]
+        );
+        assert_eq!(
+            errs("fn f() { let s = \"abc; }"),
+            vec!["1:18: error: unterminated string"]
+        );
+        assert_eq!(
+            errs("fn f() { /* x; }"),
+            vec!["1:10: error: unterminated block comment"]
+        );
+        assert_eq!(
+            errs("let x = 0x;"),
+            vec!["1:9: error: invalid number literal"]
+        );
+        assert_eq!(
+            errs("let s = \"\\q\" + 1 +;"),
+            vec![
+                "1:10: error: invalid escape sequence '\\q'",
+                "1:19: error: expected expression, found ';'",
+            ]
+        );
     }
 
     #[test]
@@ -1231,15 +1384,20 @@ mod tests {
         let src = "let a = ;\nlet b = 1;\nfn f() {\n  let c = ;\n  return c +;\n  let d = 2;\n}\nx = = 1;\nprint(b);";
         let (program, errors) = parse(src);
         let errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        assert_eq!(errors, vec![
-            "1:9: error: expected expression, found ';'",
-            "4:11: error: expected expression, found ';'",
-            "5:13: error: expected expression, found ';'",
-            "8:5: error: expected expression, found '='",
-        ]);
+        assert_eq!(
+            errors,
+            vec![
+                "1:9: error: expected expression, found ';'",
+                "4:11: error: expected expression, found ';'",
+                "5:13: error: expected expression, found ';'",
+                "8:5: error: expected expression, found '='",
+            ]
+        );
         // The good statements survive, including inside the function.
         assert_eq!(program.stmts.len(), 3);
-        let StmtKind::Fn { func, .. } = &program.stmts[1].kind else { panic!() };
+        let StmtKind::Fn { func, .. } = &program.stmts[1].kind else {
+            panic!()
+        };
         assert_eq!(func.body.stmts.len(), 1);
     }
 
@@ -1266,7 +1424,10 @@ mod tests {
             );
         }
         // An unclosed block is reported once at the end of the file.
-        assert_eq!(errs("fn f() { if x { while y {"), vec!["1:26: error: expected '}', found end of file"]);
+        assert_eq!(
+            errs("fn f() { if x { while y {"),
+            vec!["1:26: error: expected '}', found end of file"]
+        );
     }
 
     #[test]
@@ -1275,11 +1436,20 @@ mod tests {
         let ok_params = format!("fn f({}) {{}}", names[..255].join(", "));
         assert!(errs(&ok_params).is_empty());
         let src = format!("fn f({}) {{}}", names.join(", "));
-        assert_eq!(errs(&src), vec![format!("1:{}: error: too many parameters", src.find("p255").unwrap() + 1)]);
+        assert_eq!(
+            errs(&src),
+            vec![format!(
+                "1:{}: error: too many parameters",
+                src.find("p255").unwrap() + 1
+            )]
+        );
         let ok_args = format!("f({});", vec!["1"; 255].join(","));
         assert!(errs(&ok_args).is_empty());
         let src = format!("f({});", vec!["1"; 257].join(","));
-        assert_eq!(errs(&src), vec![format!("1:{}: error: too many arguments", 2 + 255 * 2 + 1)]);
+        assert_eq!(
+            errs(&src),
+            vec![format!("1:{}: error: too many arguments", 2 + 255 * 2 + 1)]
+        );
     }
 
     /// Runs `f` on a thread with the usual 8 MiB main-thread stack.
@@ -1299,18 +1469,35 @@ mod tests {
                 format!("{}{inner}{}", open.repeat(n), close.repeat(n))
             };
             let deepest = MAX_DEPTH as usize;
-            for (open, inner, close) in [("(", "1", ")"), ("[", "1", "]"), ("-", "1", ""), ("not ", "1", "")] {
+            for (open, inner, close) in [
+                ("(", "1", ")"),
+                ("[", "1", "]"),
+                ("-", "1", ""),
+                ("not ", "1", ""),
+            ] {
                 let ok_src = format!("x = {};", nested(open, inner, close, deepest));
                 assert!(errs(&ok_src).is_empty(), "{open}");
                 let bad = format!("x = {};", nested(open, inner, close, deepest + 1));
-                assert_eq!(errs(&bad), vec![format!("1:{}: error: nesting too deep", 5 + deepest * open.len())]);
+                assert_eq!(
+                    errs(&bad),
+                    vec![format!(
+                        "1:{}: error: nesting too deep",
+                        5 + deepest * open.len()
+                    )]
+                );
             }
             let blocks = nested("{", "", "}", deepest);
             assert!(errs(&blocks).is_empty());
             assert!(errs(&format!("x = {};", nested("({a:", "1", "})", deepest / 2))).is_empty());
-            assert_eq!(first_err(&nested("{", "", "}", deepest + 1)), format!("1:{}: error: nesting too deep", deepest + 1));
+            assert_eq!(
+                first_err(&nested("{", "", "}", deepest + 1)),
+                format!("1:{}: error: nesting too deep", deepest + 1)
+            );
             let calls = format!("{}1{};", "f(".repeat(deepest + 1), ")".repeat(deepest + 1));
-            assert_eq!(errs(&calls), vec![format!("1:{}: error: nesting too deep", 2 * deepest + 2)]);
+            assert_eq!(
+                errs(&calls),
+                vec![format!("1:{}: error: nesting too deep", 2 * deepest + 2)]
+            );
         });
     }
 
@@ -1318,10 +1505,24 @@ mod tests {
     fn huge_nesting_fails_cleanly() {
         with_normal_stack(|| {
             let n = 100_000;
-            for open in ["(", "[", "{", "-", "~", "not ", "f(", "a[", "fn() {", "if x {} else "] {
+            for open in [
+                "(",
+                "[",
+                "{",
+                "-",
+                "~",
+                "not ",
+                "f(",
+                "a[",
+                "fn() {",
+                "if x {} else ",
+            ] {
                 let src = open.repeat(n);
                 let errors = errs(&src);
-                assert!(errors[0].ends_with("nesting too deep"), "{open}: {errors:?}");
+                assert!(
+                    errors[0].ends_with("nesting too deep"),
+                    "{open}: {errors:?}"
+                );
                 assert!(errors.len() <= 2, "{open}: {errors:?}");
             }
             let src = format!("x = {}1{};", "(".repeat(n), ")".repeat(n));
@@ -1378,12 +1579,76 @@ mod tests {
     }
 
     const PIECES: &[&str] = &[
-        "fn", "let", "if", "else", "while", "for", "in", "return", "break", "continue", "true",
-        "false", "nil", "and", "or", "not", "x", "y", "f", "0", "9223372036854775808",
-        "99999999999999999999", "1.5", "1e", "0x", "\"s\"", "\"\\q\"", "\"\\u{D800}\"", "\"",
-        "/*", "*/", "//", "+", "-", "*", "/", "%", "&", "|", "^", "~", "<<", ">>", "==", "!=", "<",
-        "<=", ">", ">=", "=", "+=", "-=", "(", ")", "[", "]", "{", "}", ",", ";", ":", ".", "..",
-        "$", "é", "😀", "\n", " ", "\t", "\\",
+        "fn",
+        "let",
+        "if",
+        "else",
+        "while",
+        "for",
+        "in",
+        "return",
+        "break",
+        "continue",
+        "true",
+        "false",
+        "nil",
+        "and",
+        "or",
+        "not",
+        "x",
+        "y",
+        "f",
+        "0",
+        "9223372036854775808",
+        "99999999999999999999",
+        "1.5",
+        "1e",
+        "0x",
+        "\"s\"",
+        "\"\\q\"",
+        "\"\\u{D800}\"",
+        "\"",
+        "/*",
+        "*/",
+        "//",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "&",
+        "|",
+        "^",
+        "~",
+        "<<",
+        ">>",
+        "==",
+        "!=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "=",
+        "+=",
+        "-=",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        ";",
+        ":",
+        ".",
+        "..",
+        "$",
+        "é",
+        "😀",
+        "\n",
+        " ",
+        "\t",
+        "\\",
     ];
 
     #[test]
@@ -1396,7 +1661,10 @@ mod tests {
         for round in 0..600 {
             let src: String = match round % 3 {
                 // Token soup.
-                0 => (0..rng.below(60)).map(|_| PIECES[rng.below(PIECES.len())]).collect::<Vec<_>>().join(" "),
+                0 => (0..rng.below(60))
+                    .map(|_| PIECES[rng.below(PIECES.len())])
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 // A valid program with random edits.
                 1 => {
                     let mut chars: Vec<char> = samples[round % 2].chars().collect();
@@ -1404,7 +1672,10 @@ mod tests {
                         let at = rng.below(chars.len());
                         match rng.below(3) {
                             0 => drop(chars.remove(at)),
-                            1 => chars.insert(at, PIECES[rng.below(PIECES.len())].chars().next().unwrap()),
+                            1 => chars.insert(
+                                at,
+                                PIECES[rng.below(PIECES.len())].chars().next().unwrap(),
+                            ),
                             _ => {
                                 let other = rng.below(chars.len());
                                 chars.swap(at, other)
@@ -1414,7 +1685,9 @@ mod tests {
                     chars.into_iter().collect()
                 }
                 // Arbitrary characters.
-                _ => (0..rng.below(80)).map(|_| char::from_u32(rng.below(0x3000) as u32).unwrap_or('?')).collect(),
+                _ => (0..rng.below(80))
+                    .map(|_| char::from_u32(rng.below(0x3000) as u32).unwrap_or('?'))
+                    .collect(),
             };
             let (_, errors) = parse(&src);
             let positions: Vec<(u32, u32)> = errors.iter().map(|e| (e.line, e.col)).collect();
