@@ -1007,6 +1007,9 @@ mod tests {
         assert_eq!(e("not a and b"), "(and (not a) b)");
         assert_eq!(e("a and not b or c"), "(or (and a (not b)) c)");
         assert_eq!(e("not not a"), "(not (not a))");
+        // `not` may also start any operand, taking a comparison with it.
+        assert_eq!(e("a == not b"), "(== a (not b))");
+        assert_eq!(e("1 + not a == b"), "(+ 1 (not (== a b)))");
         assert_eq!(e("a == b | c"), "(== a (| b c))");
         assert_eq!(
             e("a | b ^ c & d << e + f * g"),
