@@ -101,28 +101,20 @@ impl Compiler<'_> {
 
     /// The top level: every statement, then the script's return value.
     fn compile_script(&mut self, program: &Program, opts: CompileOptions) {
-        let (last, init) = match program.stmts.split_last() {
-            Some((last, init)) => (Some(last), init),
-            None => (None, &program.stmts[..]),
-        };
-        for stmt in init {
-            self.stmt(stmt);
+        let stmts = &program.stmts;
+        // The REPL echoes the value of a trailing expression statement.
+        if opts.repl
+            && let Some((last, init)) = stmts.split_last()
+            && let StmtKind::Expr(e) = &last.kind
+        {
+            self.stmts(init);
+            self.expr(e);
+            self.emit(Op::Return, last.span.line);
+            return;
         }
-        match last {
-            // The REPL echoes the value of a trailing expression statement.
-            Some(stmt) if opts.repl && matches!(stmt.kind, StmtKind::Expr(_)) => {
-                let StmtKind::Expr(e) = &stmt.kind else {
-                    unreachable!()
-                };
-                self.expr(e);
-                self.emit(Op::Return, stmt.span.line);
-            }
-            Some(stmt) => {
-                self.stmt(stmt);
-                self.emit_return_nil(stmt.span.line);
-            }
-            None => self.emit_return_nil(1),
-        }
+        self.stmts(stmts);
+        let line = stmts.last().map_or(1, |s| s.span.line);
+        self.emit_return_nil(line);
     }
 
     fn error(&mut self, span: Span, message: impl Into<String>) {

@@ -1076,3 +1076,105 @@ fn disassembly_lists_upvalues() {
     let text = crate::disasm::disassemble(&s);
     assert!(text.contains("== fn <fn> (arity 0, 0 constants, 1 upvalues, max_slots 2) ==\n   upvalues: 0=local 1\n"), "{text}");
 }
+
+#[test]
+fn nested_loops_and_uncaptured_exits() {
+    // let c;
+    // while c {
+    //   let a = 1;
+    //   for i in 0..2 { break; }
+    //   if c { let b = 2; continue; }
+    // }
+    let inner = for_range(
+        P1,
+        "i",
+        int(P1, 0),
+        int(P1, 2),
+        vec![st(P1, StmtKind::Break)],
+    );
+    let then_block = block(
+        P1,
+        vec![let_(P1, "b", Some(int(P1, 2))), st(P1, StmtKind::Continue)],
+    );
+    let if_ = st(
+        P1,
+        StmtKind::If {
+            cond: var(P1, "c"),
+            then_block,
+            else_branch: None,
+        },
+    );
+    let body = vec![let_(P1, "a", Some(int(P1, 1))), inner, if_];
+    let s = ok(vec![let_(P1, "c", None), while_(P1, var(P1, "c"), body)]);
+    let code = vec![
+        Nil,
+        DefineGlobal { g: 0 },
+        GetGlobal { g: 0 },
+        JumpIfFalse { target: 25 },
+        Int { v: 1 },
+        Int { v: 0 },
+        Int { v: 2 },
+        ForRangePrep { slot: 2, exit: 15 },
+        GetLocal { slot: 2 },
+        Jump { target: 13 }, // break: through the stub that pops `i`
+        Pop,
+        ForRangeLoop { slot: 2, target: 8 },
+        Jump { target: 15 },
+        Pop,
+        Jump { target: 15 },
+        PopN { n: 2 },
+        GetGlobal { g: 0 },
+        JumpIfFalse { target: 21 },
+        Int { v: 2 },
+        Jump { target: 23 }, // continue: through the stub that pops `a` and `b`
+        Pop,
+        Pop,
+        Loop { target: 2 },
+        PopN { n: 2 }, // no CloseUpvals: nothing was captured
+        Jump { target: 22 },
+        Nil,
+        Return,
+    ];
+    assert_eq!(s.code, code);
+    assert_eq!(s.max_slots, 5);
+}
+
+#[test]
+fn capture_in_inner_loop_marks_outer_loop() {
+    // while c { let a = 1; for i in 0..2 { if c { break; } let f = fn() { return a; }; } }
+    let lam = lambda(P1, &[], vec![ret(P1, Some(var(P1, "a")))]);
+    let brk = block(P1, vec![st(P1, StmtKind::Break)]);
+    let if_ = st(
+        P1,
+        StmtKind::If {
+            cond: var(P1, "c"),
+            then_block: brk,
+            else_branch: None,
+        },
+    );
+    let inner = for_range(
+        P1,
+        "i",
+        int(P1, 0),
+        int(P1, 2),
+        vec![if_, let_(P1, "f", Some(lam))],
+    );
+    let body = vec![let_(P1, "a", Some(int(P1, 1))), inner];
+    let s = ok(vec![let_(P1, "c", None), while_(P1, var(P1, "c"), body)]);
+    // `a` (slot 1) is captured: the while body's exit closes it; the inner
+    // loop's own locals (from slot 4) are not captured, so its break stub
+    // only pops.
+    let closes: Vec<_> = s
+        .code
+        .iter()
+        .filter(|op| matches!(op, CloseUpvals { .. }))
+        .collect();
+    assert_eq!(closes, vec![&CloseUpvals { slot: 1 }]);
+    assert_eq!(
+        s.protos[0].upvals,
+        vec![UpvalDesc {
+            is_local: true,
+            index: 1
+        }]
+    );
+}
