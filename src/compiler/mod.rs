@@ -141,12 +141,15 @@ impl Compiler<'_> {
         let fs = self.fs();
         fs.code.push(op);
         fs.lines.push(line);
+        let at = fs.code.len() - 1;
         let height = i64::from(fs.height) + stack_effect(op);
         // A negative height would be a compiler bug, not a user error.
         debug_assert!(height >= 0, "stack underflow emitting {op:?}");
-        fs.height = u32::try_from(height.max(0)).unwrap_or(u32::MAX);
-        fs.max_slots = fs.max_slots.max(fs.height);
-        let at = fs.code.len() - 1;
+        let height = usize::try_from(height).unwrap_or(0);
+        let height = self.operand(height);
+        let fs = self.fs();
+        fs.height = height;
+        fs.max_slots = fs.max_slots.max(height);
         self.operand(at);
         at
     }
