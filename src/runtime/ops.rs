@@ -3,7 +3,9 @@
 //! The interpreter inlines int/int fast paths and calls these for everything
 //! else; the JIT calls the same functions as helpers, so the tiers cannot
 //! disagree. Errors are returned as their message; the caller adds the stack
-//! trace.
+//! trace. The entry points are `#[inline(never)]`: they are the slow
+//! paths, and keeping them out of the dispatch loop keeps its hot state in
+//! registers.
 
 use std::cmp::Ordering;
 
@@ -55,24 +57,29 @@ fn arith(
     }
 }
 
+#[inline(never)]
 pub fn add(a: Value, b: Value) -> OpResult {
     arith("+", a, b, |x, y| Ok(x.wrapping_add(y)), |x, y| x + y)
 }
 
+#[inline(never)]
 pub fn sub(a: Value, b: Value) -> OpResult {
     arith("-", a, b, |x, y| Ok(x.wrapping_sub(y)), |x, y| x - y)
 }
 
+#[inline(never)]
 pub fn mul(a: Value, b: Value) -> OpResult {
     arith("*", a, b, |x, y| Ok(x.wrapping_mul(y)), |x, y| x * y)
 }
 
 /// Truncating division; `i64::MIN / -1` wraps to `i64::MIN`.
+#[inline(never)]
 pub fn div(a: Value, b: Value) -> OpResult {
     arith("/", a, b, int_div, |x, y| x / y)
 }
 
 /// Remainder with the dividend's sign; `i64::MIN % -1` is 0.
+#[inline(never)]
 pub fn rem(a: Value, b: Value) -> OpResult {
     arith("%", a, b, int_rem, |x, y| x % y)
 }
@@ -99,28 +106,34 @@ fn bitwise(op: &str, a: Value, b: Value, f: fn(i64, i64) -> i64) -> OpResult {
     }
 }
 
+#[inline(never)]
 pub fn bit_and(a: Value, b: Value) -> OpResult {
     bitwise("&", a, b, |x, y| x & y)
 }
 
+#[inline(never)]
 pub fn bit_or(a: Value, b: Value) -> OpResult {
     bitwise("|", a, b, |x, y| x | y)
 }
 
+#[inline(never)]
 pub fn bit_xor(a: Value, b: Value) -> OpResult {
     bitwise("^", a, b, |x, y| x ^ y)
 }
 
 /// Shift counts are taken modulo 64 (`wrapping_shl` masks to 6 bits).
+#[inline(never)]
 pub fn shl(a: Value, b: Value) -> OpResult {
     bitwise("<<", a, b, |x, y| x.wrapping_shl(y as u32))
 }
 
 /// Arithmetic (sign-extending) right shift, count modulo 64.
+#[inline(never)]
 pub fn shr(a: Value, b: Value) -> OpResult {
     bitwise(">>", a, b, |x, y| x.wrapping_shr(y as u32))
 }
 
+#[inline(never)]
 pub fn neg(a: Value) -> OpResult {
     match a.tag {
         TAG_INT => Ok(Value::int(a.as_int().wrapping_neg())),
@@ -129,6 +142,7 @@ pub fn neg(a: Value) -> OpResult {
     }
 }
 
+#[inline(never)]
 pub fn bit_not(a: Value) -> OpResult {
     match a.tag {
         TAG_INT => Ok(Value::int(!a.as_int())),
@@ -193,10 +207,12 @@ pub fn compare(op: &str, a: Value, b: Value) -> Result<Option<Ordering>, String>
     }
 }
 
+#[inline(never)]
 pub fn lt(a: Value, b: Value) -> OpResult {
     Ok(Value::bool(compare("<", a, b)? == Some(Ordering::Less)))
 }
 
+#[inline(never)]
 pub fn le(a: Value, b: Value) -> OpResult {
     let o = compare("<=", a, b)?;
     Ok(Value::bool(matches!(
@@ -205,10 +221,12 @@ pub fn le(a: Value, b: Value) -> OpResult {
     )))
 }
 
+#[inline(never)]
 pub fn gt(a: Value, b: Value) -> OpResult {
     Ok(Value::bool(compare(">", a, b)? == Some(Ordering::Greater)))
 }
 
+#[inline(never)]
 pub fn ge(a: Value, b: Value) -> OpResult {
     let o = compare(">=", a, b)?;
     Ok(Value::bool(matches!(
@@ -254,6 +272,7 @@ fn index_type_error(obj: Value, idx: Value) -> String {
 
 /// `obj[idx]`. `byte_strings[b]` is the one-byte string for byte `b`, so
 /// indexing a string does not allocate.
+#[inline(never)]
 pub fn get_index(obj: Value, idx: Value, byte_strings: &[Value]) -> OpResult {
     match obj.tag {
         TAG_ARRAY | TAG_STRING if idx.tag != TAG_INT => Err(index_type_error(obj, idx)),
@@ -274,6 +293,7 @@ pub fn get_index(obj: Value, idx: Value, byte_strings: &[Value]) -> OpResult {
 }
 
 /// `obj[idx] = v`.
+#[inline(never)]
 pub fn set_index(obj: Value, idx: Value, v: Value) -> Result<(), String> {
     match obj.tag {
         TAG_ARRAY if idx.tag != TAG_INT => Err(index_type_error(obj, idx)),
@@ -301,6 +321,7 @@ fn field_error(obj: Value, name: Value) -> String {
 }
 
 /// `obj.name` (`name` is a string value).
+#[inline(never)]
 pub fn get_field(obj: Value, name: Value) -> OpResult {
     if obj.tag != TAG_MAP {
         return Err(field_error(obj, name));
@@ -309,6 +330,7 @@ pub fn get_field(obj: Value, name: Value) -> OpResult {
 }
 
 /// `obj.name = v`.
+#[inline(never)]
 pub fn set_field(obj: Value, name: Value, v: Value) -> Result<(), String> {
     if obj.tag != TAG_MAP {
         return Err(field_error(obj, name));

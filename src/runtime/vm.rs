@@ -299,6 +299,8 @@ impl Vm {
 
     /// A runtime error with the trace of every active frame; `pc` is the
     /// innermost frame's pc (one past the failing instruction).
+    #[cold]
+    #[inline(never)]
     fn error(&mut self, message: String, pc: usize) -> RuntimeError {
         if let Some(top) = self.frames.last_mut() {
             top.pc = pc;
@@ -352,7 +354,8 @@ impl Vm {
             let mut code: *const Op = func.proto.code.as_ptr();
             let mut consts: *const Value = func.consts.as_ptr();
             let mut base: *mut Value = stack.add(frame.base);
-            let mut pc: usize = frame.pc;
+            // The instruction pointer; `pc` (its index) is derived on demand.
+            let mut ip: *const Op = code.add(frame.pc);
             let mut sp: *mut Value = stack.add(self.sp);
 
             macro_rules! push {
@@ -373,6 +376,11 @@ impl Vm {
                     *sp.sub(1)
                 };
             }
+            macro_rules! pc {
+                () => {
+                    ip.offset_from(code) as usize
+                };
+            }
             macro_rules! sync {
                 () => {
                     self.sp = sp.offset_from(stack) as usize
@@ -382,7 +390,7 @@ impl Vm {
                 ($msg:expr) => {{
                     let msg: String = $msg;
                     sync!();
-                    return Err(self.error(msg, pc));
+                    return Err(self.error(msg, pc!()));
                 }};
             }
             macro_rules! tri {
@@ -402,7 +410,7 @@ impl Vm {
                     code = func.proto.code.as_ptr();
                     consts = func.consts.as_ptr();
                     base = stack.add(frame.base);
-                    pc = frame.pc;
+                    ip = code.add(frame.pc);
                 }};
             }
             // A loop back-edge: count hotness, poll the interrupt flag.
@@ -413,7 +421,7 @@ impl Vm {
                         interrupt.store(false, Ordering::Relaxed);
                         throw!("interrupted".to_string());
                     }
-                    pc = $target as usize;
+                    ip = code.add($target as usize);
                 }};
             }
             // Binary operator with an inline int/int fast path.
@@ -441,8 +449,8 @@ impl Vm {
             }
 
             loop {
-                let op = *code.add(pc);
-                pc += 1;
+                let op = *ip;
+                ip = ip.add(1);
                 match op {
                     Op::Nil => push!(Value::NIL),
                     Op::True => push!(Value::TRUE),
@@ -544,22 +552,22 @@ impl Vm {
                     Op::Gt => compare!(>, ops::gt),
                     Op::Ge => compare!(>=, ops::ge),
 
-                    Op::Jump { target } => pc = target as usize,
+                    Op::Jump { target } => ip = code.add(target as usize),
                     Op::JumpIfFalse { target } => {
                         if !pop!().is_truthy() {
-                            pc = target as usize;
+                            ip = code.add(target as usize);
                         }
                     }
                     Op::JumpIfFalseOrPop { target } => {
                         if top!().is_truthy() {
                             sp = sp.sub(1);
                         } else {
-                            pc = target as usize;
+                            ip = code.add(target as usize);
                         }
                     }
                     Op::JumpIfTrueOrPop { target } => {
                         if top!().is_truthy() {
-                            pc = target as usize;
+                            ip = code.add(target as usize);
                         } else {
                             sp = sp.sub(1);
                         }
@@ -580,7 +588,7 @@ impl Vm {
                             ));
                         }
                         if counter.as_int() >= limit.as_int() {
-                            pc = exit as usize;
+                            ip = code.add(exit as usize);
                         }
                     }
                     Op::ForRangeLoop { slot, target } => {
@@ -613,7 +621,7 @@ impl Vm {
                                 push!(v);
                                 *place.add(1) = Value::int(i as i64 + 1);
                             }
-                            None => pc = exit as usize,
+                            None => ip = code.add(exit as usize),
                         }
                     }
 
@@ -650,7 +658,7 @@ impl Vm {
                             {
                                 throw!("stack overflow".to_string());
                             }
-                            self.frames.last_mut().unwrap_unchecked().pc = pc;
+                            self.frames.last_mut().unwrap_unchecked().pc = pc!();
                             self.frames.push(Frame {
                                 closure: c,
                                 pc: 0,
@@ -662,10 +670,10 @@ impl Vm {
                             code = f.proto.code.as_ptr();
                             consts = f.consts.as_ptr();
                             base = callee_slot;
-                            pc = 0;
+                            ip = code;
                         } else if callee.tag == TAG_BUILTIN {
                             sync!();
-                            self.frames.last_mut().unwrap_unchecked().pc = pc;
+                            self.frames.last_mut().unwrap_unchecked().pc = pc!();
                             let args =
                                 std::slice::from_raw_parts(callee_slot.add(1), argc as usize);
                             let r = tri!(builtins::call(self, callee.payload as usize, args));
