@@ -122,6 +122,8 @@ const _: () = assert!(std::mem::offset_of!(UpvalObj, location) == UPVAL_LOCATION
 /// functions, and the hotness counter the JIT's tier-up reads.
 pub struct FuncObj {
     pub proto: Rc<FunctionProto>,
+    /// `proto.code`'s instructions (the proto is immutable, so this stays valid).
+    pub code: *const crate::bytecode::Op,
     pub consts: Vec<Value>,
     /// `children[i]` is the runtime function of `proto.protos[i]`.
     pub children: Vec<*const FuncObj>,

@@ -233,6 +233,7 @@ impl Vm {
         verify(proto, self.globals.len());
         let mut boxed = Box::new(FuncObj {
             proto: proto.clone(),
+            code: proto.code.as_ptr(),
             consts: Vec::with_capacity(proto.consts.len()),
             children: Vec::new(),
             hotness: Default::default(),
@@ -332,8 +333,6 @@ impl Vm {
     fn execute(&mut self) -> Result<Value, RuntimeError> {
         let entry_depth = self.frames.len() - 1;
         let interrupt = self.opts.interrupt.clone();
-        let stack = self.stack.as_ptr();
-        let globals = self.globals.as_mut_ptr();
 
         // SAFETY: the whole loop relies on these invariants:
         // - `verify` checked at load time that every slot, constant, global,
@@ -350,13 +349,28 @@ impl Vm {
         unsafe {
             let mut frame = *self.frames.last().unwrap_unchecked();
             let mut closure = frame.closure;
-            let mut func: &FuncObj = &*(*closure).func;
-            let mut code: *const Op = func.proto.code.as_ptr();
-            let mut consts: *const Value = func.consts.as_ptr();
-            let mut base: *mut Value = stack.add(frame.base);
+            // The running function, derived from `closure` when needed.
+            macro_rules! func {
+                () => {
+                    (&*(*closure).func)
+                };
+            }
+            let mut base: *mut Value = self.stack.as_ptr().add(frame.base);
+            // Rarely used state is re-read rather than kept in locals, so the
+            // hot locals (ip, sp, base) get the registers.
+            macro_rules! stack {
+                () => {
+                    self.stack.as_ptr()
+                };
+            }
+            macro_rules! code {
+                () => {
+                    func!().code
+                };
+            }
             // The instruction pointer; `pc` (its index) is derived on demand.
-            let mut ip: *const Op = code.add(frame.pc);
-            let mut sp: *mut Value = stack.add(self.sp);
+            let mut ip: *const Op = func!().code.add(frame.pc);
+            let mut sp: *mut Value = self.stack.as_ptr().add(self.sp);
 
             macro_rules! push {
                 ($v:expr) => {{
@@ -378,12 +392,12 @@ impl Vm {
             }
             macro_rules! pc {
                 () => {
-                    ip.offset_from(code) as usize
+                    ip.offset_from(code!()) as usize
                 };
             }
             macro_rules! sync {
                 () => {
-                    self.sp = sp.offset_from(stack) as usize
+                    self.sp = sp.offset_from(stack!()) as usize
                 };
             }
             macro_rules! throw {
@@ -406,22 +420,20 @@ impl Vm {
                 () => {{
                     frame = *self.frames.last().unwrap_unchecked();
                     closure = frame.closure;
-                    func = &*(*closure).func;
-                    code = func.proto.code.as_ptr();
-                    consts = func.consts.as_ptr();
-                    base = stack.add(frame.base);
-                    ip = code.add(frame.pc);
+                    base = stack!().add(frame.base);
+                    ip = code!().add(frame.pc);
                 }};
             }
             // A loop back-edge: count hotness, poll the interrupt flag.
             macro_rules! back_edge {
                 ($target:expr) => {{
-                    func.hotness.set(func.hotness.get().saturating_add(1));
+                    let f = func!();
+                    f.hotness.set(f.hotness.get().saturating_add(1));
                     if interrupt.load(Ordering::Relaxed) {
                         interrupt.store(false, Ordering::Relaxed);
                         throw!("interrupted".to_string());
                     }
-                    ip = code.add($target as usize);
+                    ip = code!().add($target as usize);
                 }};
             }
             // Binary operator with an inline int/int fast path.
@@ -456,7 +468,7 @@ impl Vm {
                     Op::True => push!(Value::TRUE),
                     Op::False => push!(Value::FALSE),
                     Op::Int { v } => push!(Value::int(v as i64)),
-                    Op::Const { k } => push!(*consts.add(k as usize)),
+                    Op::Const { k } => push!(*func!().consts.as_ptr().add(k as usize)),
                     Op::Pop => sp = sp.sub(1),
                     Op::PopN { n } => sp = sp.sub(n as usize),
                     Op::Dup => push!(top!()),
@@ -476,20 +488,20 @@ impl Vm {
                         *(*u).location = pop!();
                     }
                     Op::GetGlobal { g } => {
-                        let v = *globals.add(g as usize);
+                        let v = *self.globals.as_mut_ptr().add(g as usize);
                         if v.tag == TAG_UNDEF {
                             throw!(self.undefined_global(g));
                         }
                         push!(v);
                     }
                     Op::SetGlobal { g } => {
-                        let slot = globals.add(g as usize);
+                        let slot = self.globals.as_mut_ptr().add(g as usize);
                         if (*slot).tag == TAG_UNDEF {
                             throw!(self.undefined_global(g));
                         }
                         *slot = pop!();
                     }
-                    Op::DefineGlobal { g } => *globals.add(g as usize) = pop!(),
+                    Op::DefineGlobal { g } => *self.globals.as_mut_ptr().add(g as usize) = pop!(),
                     Op::GetBuiltin { b } => push!(Value::builtin(b)),
                     Op::CloseUpvals { slot } => self.close_upvals(base.add(slot as usize)),
 
@@ -552,22 +564,22 @@ impl Vm {
                     Op::Gt => compare!(>, ops::gt),
                     Op::Ge => compare!(>=, ops::ge),
 
-                    Op::Jump { target } => ip = code.add(target as usize),
+                    Op::Jump { target } => ip = code!().add(target as usize),
                     Op::JumpIfFalse { target } => {
                         if !pop!().is_truthy() {
-                            ip = code.add(target as usize);
+                            ip = code!().add(target as usize);
                         }
                     }
                     Op::JumpIfFalseOrPop { target } => {
                         if top!().is_truthy() {
                             sp = sp.sub(1);
                         } else {
-                            ip = code.add(target as usize);
+                            ip = code!().add(target as usize);
                         }
                     }
                     Op::JumpIfTrueOrPop { target } => {
                         if top!().is_truthy() {
-                            ip = code.add(target as usize);
+                            ip = code!().add(target as usize);
                         } else {
                             sp = sp.sub(1);
                         }
@@ -588,7 +600,7 @@ impl Vm {
                             ));
                         }
                         if counter.as_int() >= limit.as_int() {
-                            ip = code.add(exit as usize);
+                            ip = code!().add(exit as usize);
                         }
                     }
                     Op::ForRangeLoop { slot, target } => {
@@ -621,12 +633,12 @@ impl Vm {
                                 push!(v);
                                 *place.add(1) = Value::int(i as i64 + 1);
                             }
-                            None => ip = code.add(exit as usize),
+                            None => ip = code!().add(exit as usize),
                         }
                     }
 
                     Op::Closure { proto } => {
-                        let child = *func.children.get_unchecked(proto as usize);
+                        let child = *func!().children.get_unchecked(proto as usize);
                         sync!();
                         let upvals: Box<[*mut UpvalObj]> = (&*child)
                             .proto
@@ -652,7 +664,7 @@ impl Vm {
                             if f.proto.arity != argc {
                                 throw!(arity_error(f.proto.arity, argc));
                             }
-                            let new_base = callee_slot.offset_from(stack) as usize;
+                            let new_base = callee_slot.offset_from(stack!()) as usize;
                             if self.frames.len() >= MAX_FRAMES
                                 || new_base + f.proto.max_slots as usize > STACK_SLOTS
                             {
@@ -666,11 +678,8 @@ impl Vm {
                             });
                             f.hotness.set(f.hotness.get().saturating_add(1));
                             closure = c;
-                            func = f;
-                            code = f.proto.code.as_ptr();
-                            consts = f.consts.as_ptr();
                             base = callee_slot;
-                            ip = code;
+                            ip = code!();
                         } else if callee.tag == TAG_BUILTIN {
                             sync!();
                             self.frames.last_mut().unwrap_unchecked().pc = pc!();
@@ -747,11 +756,11 @@ impl Vm {
                         tri!(ops::set_index(a, i, v));
                     }
                     Op::GetField { k } => {
-                        let name = *consts.add(k as usize);
+                        let name = *func!().consts.as_ptr().add(k as usize);
                         *sp.sub(1) = tri!(ops::get_field(top!(), name));
                     }
                     Op::SetField { k } => {
-                        let name = *consts.add(k as usize);
+                        let name = *func!().consts.as_ptr().add(k as usize);
                         let v = pop!();
                         let obj = pop!();
                         tri!(ops::set_field(obj, name, v));
