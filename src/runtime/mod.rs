@@ -1,46 +1,44 @@
 //! The runtime: values, the heap and its garbage collector, the interpreter
-//! and the builtins. (Placeholder API until the interpreter lands.)
+//! and the builtins.
+//!
+//! - [`value`]: the 16-byte tagged [`Value`] shared with the JIT.
+//! - [`heap`]: GC objects (strings, arrays, maps, closures, upvalues) and the
+//!   mark-sweep collector; per-function runtime data ([`heap::FuncObj`]).
+//! - [`map`]: the insertion-ordered hash map behind Toy maps.
+//! - [`ops`]: operator semantics, the one definition all tiers call.
+//! - [`format`]: printed forms (`print`, `str`, the REPL).
+//! - [`builtins`]: the builtin functions.
+//! - [`vm`]: the VM stack, call frames and the dispatch loop.
+//!
+//! The driver uses [`Vm::new`], [`Vm::run`], [`Vm::flush`], [`Vm::display`]
+//! and [`Vm::repr`].
 
-use std::io::Write;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::bytecode::{FunctionProto, GlobalNames};
-use crate::diag::RuntimeError;
+pub mod builtins;
+pub mod format;
+pub mod heap;
+pub mod map;
+pub mod ops;
+pub mod value;
+pub mod vm;
 
+#[cfg(test)]
+mod tests;
+
+pub use value::Value;
+pub use vm::Vm;
+
+/// How a [`Vm`] runs.
 #[derive(Clone, Debug, Default)]
 pub struct VmOptions {
+    /// Collect garbage at every allocation (finds missing GC roots).
     pub gc_stress: bool,
+    /// Calls plus loop iterations before a function is compiled; `None`
+    /// disables the JIT. (Unused until the JIT lands.)
     pub jit_threshold: Option<u32>,
+    /// Set by a Ctrl-C handler; the VM raises `interrupted` at the next loop
+    /// back-edge and clears it.
     pub interrupt: Arc<AtomicBool>,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct Value;
-
-pub struct Vm {
-    out: Box<dyn Write>,
-}
-
-impl Vm {
-    pub fn new(_opts: VmOptions, out: Box<dyn Write>) -> Vm {
-        Vm { out }
-    }
-    pub fn run(
-        &mut self,
-        _script: Rc<FunctionProto>,
-        _globals: &GlobalNames,
-    ) -> Result<Value, RuntimeError> {
-        Ok(Value)
-    }
-    pub fn flush(&mut self) {
-        let _ = self.out.flush();
-    }
-    pub fn display(&self, _v: Value) -> String {
-        "nil".into()
-    }
-    pub fn repr(&self, _v: Value) -> String {
-        "nil".into()
-    }
 }

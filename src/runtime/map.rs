@@ -1,0 +1,237 @@
+//! Toy's map: an insertion-ordered hash map.
+//!
+//! Entries live in a `Vec` in insertion order; a separate open-addressing
+//! index (linear probing) maps a hash to an entry number. Deleting marks the
+//! entry dead (its key becomes `UNDEF`) so the others keep their order; dead
+//! entries are dropped when the index is rebuilt, which happens when it
+//! fills up or when dead entries outnumber live ones. All operations are
+//! O(1) on average, deletion amortized.
+//!
+//! Keys are ints, strings (compared by content, using the string's cached
+//! hash) and bools. The caller checks the key type (see `ops::check_key`).
+
+use super::heap::{str_bytes, str_obj};
+use super::value::{TAG_BOOL, TAG_INT, TAG_STRING, TAG_UNDEF, Value};
+
+#[derive(Clone, Copy)]
+struct Entry {
+    hash: u64,
+    key: Value,
+    value: Value,
+}
+
+/// The empty marker in `index`; other slots hold an entry number + 1.
+const EMPTY: u32 = 0;
+
+#[derive(Default)]
+pub struct Map {
+    entries: Vec<Entry>,
+    index: Vec<u32>,
+    live: usize,
+}
+
+/// The hash of a valid key.
+pub fn key_hash(k: Value) -> u64 {
+    match k.tag {
+        TAG_STRING => str_obj(k).hash,
+        TAG_BOOL => 0x9e37_79b9 ^ k.payload,
+        _ => k.payload,
+    }
+}
+
+fn key_eq(a: Value, b: Value) -> bool {
+    a.tag == b.tag
+        && match a.tag {
+            TAG_INT | TAG_BOOL => a.payload == b.payload,
+            TAG_STRING => a.payload == b.payload || str_bytes(a) == str_bytes(b),
+            _ => false,
+        }
+}
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    /// Number of live entries.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Live `(key, value)` pairs in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
+        self.entries
+            .iter()
+            .filter(|e| e.key.tag != TAG_UNDEF)
+            .map(|e| (e.key, e.value))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = Value> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+
+    pub fn get(&self, key: Value) -> Option<Value> {
+        self.find(key, key_hash(key)).map(|i| self.entries[i].value)
+    }
+
+    pub fn contains(&self, key: Value) -> bool {
+        self.find(key, key_hash(key)).is_some()
+    }
+
+    /// Inserts or updates (an update keeps the key's position).
+    pub fn insert(&mut self, key: Value, value: Value) {
+        let hash = key_hash(key);
+        if let Some(i) = self.find(key, hash) {
+            self.entries[i].value = value;
+            return;
+        }
+        if (self.entries.len() + 1) * 2 > self.index.len() {
+            self.rebuild(self.live + 1);
+        }
+        self.entries.push(Entry { hash, key, value });
+        let n = self.entries.len() as u32;
+        self.place(hash, n);
+        self.live += 1;
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: Value) -> Option<Value> {
+        let i = self.find(key, key_hash(key))?;
+        let value = self.entries[i].value;
+        self.entries[i].key = Value::UNDEF;
+        self.entries[i].value = Value::NIL;
+        self.live -= 1;
+        let dead = self.entries.len() - self.live;
+        if dead > 8 && dead > self.live {
+            self.rebuild(self.live);
+        }
+        Some(value)
+    }
+
+    /// Approximate heap bytes owned (for the GC trigger).
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Entry>() + self.index.capacity() * 4
+    }
+
+    fn mask(&self) -> usize {
+        self.index.len() - 1
+    }
+
+    fn start(&self, hash: u64) -> usize {
+        // Fibonacci hashing spreads ints that differ only in high bits.
+        (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & self.mask()
+    }
+
+    fn find(&self, key: Value, hash: u64) -> Option<usize> {
+        if self.index.is_empty() {
+            return None;
+        }
+        let mut pos = self.start(hash);
+        loop {
+            let slot = self.index[pos];
+            if slot == EMPTY {
+                return None;
+            }
+            let i = (slot - 1) as usize;
+            let e = &self.entries[i];
+            if e.hash == hash && key_eq(e.key, key) {
+                return Some(i);
+            }
+            pos = (pos + 1) & self.mask();
+        }
+    }
+
+    /// Puts entry number `n` (1-based) into the first free index slot.
+    fn place(&mut self, hash: u64, n: u32) {
+        let mut pos = self.start(hash);
+        while self.index[pos] != EMPTY {
+            pos = (pos + 1) & self.mask();
+        }
+        self.index[pos] = n;
+    }
+
+    /// Drops dead entries and rebuilds the index with room for `want` entries.
+    fn rebuild(&mut self, want: usize) {
+        self.entries.retain(|e| e.key.tag != TAG_UNDEF);
+        let cap = (want.max(4) * 2).next_power_of_two();
+        self.index.clear();
+        self.index.resize(cap, EMPTY);
+        for i in 0..self.entries.len() {
+            self.place(self.entries[i].hash, i as u32 + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::heap::Heap;
+
+    fn ints(m: &Map) -> Vec<i64> {
+        m.keys().map(|k| k.as_int()).collect()
+    }
+
+    #[test]
+    fn insert_get_update_keeps_position() {
+        let mut m = Map::new();
+        for i in 0..100 {
+            m.insert(Value::int(i * 7919), Value::int(i));
+        }
+        assert_eq!(m.len(), 100);
+        assert_eq!(m.get(Value::int(7919 * 5)).unwrap().as_int(), 5);
+        m.insert(Value::int(0), Value::int(-1));
+        assert_eq!(ints(&m)[0], 0);
+        assert_eq!(m.get(Value::int(0)).unwrap().as_int(), -1);
+        assert!(m.get(Value::int(1)).is_none());
+    }
+
+    #[test]
+    fn delete_keeps_order_and_reinsert_appends() {
+        let mut m = Map::new();
+        for i in 0..5 {
+            m.insert(Value::int(i), Value::NIL);
+        }
+        assert!(m.remove(Value::int(1)).is_some());
+        assert!(m.remove(Value::int(1)).is_none());
+        assert_eq!(ints(&m), vec![0, 2, 3, 4]);
+        m.insert(Value::int(1), Value::NIL);
+        assert_eq!(ints(&m), vec![0, 2, 3, 4, 1]);
+        assert_eq!(m.len(), 5);
+    }
+
+    #[test]
+    fn many_deletes_compact() {
+        let mut m = Map::new();
+        for i in 0..10_000 {
+            m.insert(Value::int(i), Value::int(i));
+        }
+        for i in 0..9_990 {
+            assert_eq!(m.remove(Value::int(i)).unwrap().as_int(), i);
+        }
+        assert_eq!(ints(&m), (9_990..10_000).collect::<Vec<_>>());
+        assert!(m.entries.len() < 100);
+        for i in 0..9_990 {
+            assert!(!m.contains(Value::int(i)));
+        }
+    }
+
+    #[test]
+    fn keys_of_different_types_differ() {
+        let mut heap = Heap::new(false);
+        let s1 = heap.new_string(b"1".to_vec().into());
+        let s1b = heap.new_string(b"1".to_vec().into());
+        let mut m = Map::new();
+        m.insert(Value::int(1), Value::int(10));
+        m.insert(Value::TRUE, Value::int(20));
+        m.insert(s1, Value::int(30));
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.get(s1b).unwrap().as_int(), 30);
+        assert_eq!(m.get(Value::int(1)).unwrap().as_int(), 10);
+        assert_eq!(m.get(Value::TRUE).unwrap().as_int(), 20);
+        assert!(m.get(Value::FALSE).is_none());
+    }
+}

@@ -1,0 +1,845 @@
+//! The bytecode interpreter.
+//!
+//! ```text
+//!   VM stack: one zeroed allocation of STACK_SLOTS values, never moved.
+//!   +--------+------+-----+--------+-------------+--------+------+-----
+//!   | script | args | ... | callee | args        | locals | temps| ...
+//!   +--------+------+-----+--------+-------------+--------+------+-----
+//!   ^ frames[0].base      ^ frames[1].base                       ^ sp
+//! ```
+//!
+//! A frame is a [`Frame`] record `{closure, pc, base}` in a separate array
+//! of fixed capacity. Toy-to-Toy calls push a record and switch the loop's
+//! local state; they never recurse on the Rust stack, so deep recursion is
+//! bounded only by `MAX_FRAMES` and the stack's size (`stack overflow`).
+//!
+//! The dispatch loop keeps its hot state (pc, code, constants, frame base,
+//! stack top) in locals. Before anything that can allocate or fail it writes
+//! the stack top back (`sync!`), so the GC sees exactly the live slots and
+//! errors see the right line. Operators take an int fast path inline and
+//! otherwise call the shared semantics in [`super::ops`].
+
+use std::io::{BufWriter, Write};
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::VmOptions;
+use super::builtins;
+use super::format::to_bytes;
+use super::heap::{
+    ClosureObj, FuncObj, Heap, UpvalObj, ValueVec, array_obj, closure_func, map_obj,
+};
+use super::map::Map;
+use super::ops;
+use super::value::{
+    TAG_ARRAY, TAG_BUILTIN, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_STRING, TAG_UNDEF, Value,
+};
+use crate::bytecode::{BUILTIN_NAMES, Constant, FunctionProto, GlobalNames, Op};
+use crate::diag::{RuntimeError, TraceEntry};
+
+/// Value slots in the VM stack (16 MiB of address space; untouched pages
+/// cost no memory).
+pub const STACK_SLOTS: usize = 1 << 20;
+/// The most active calls.
+pub const MAX_FRAMES: usize = 200_000;
+
+/// One active call. `#[repr(C)]` because compiled code will read it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub closure: *mut ClosureObj,
+    /// While a callee runs: the index of the instruction after the call.
+    pub pc: usize,
+    /// Stack index of the frame's slot 0 (the callee).
+    pub base: usize,
+}
+
+pub struct Vm {
+    pub(crate) heap: Heap,
+    stack: NonNull<Value>,
+    /// Stack index of the first free slot (synced from the dispatch loop).
+    sp: usize,
+    frames: Vec<Frame>,
+    /// Open upvalues, sorted by the slot they point at.
+    open_upvals: Vec<*mut UpvalObj>,
+    globals: Vec<Value>,
+    global_names: Vec<String>,
+    /// Every function ever loaded; kept for the VM's lifetime. Boxed so a
+    /// function's address (held by closures and frames) never moves.
+    #[allow(clippy::vec_box)]
+    functions: Vec<Box<FuncObj>>,
+    /// `byte_strings[b]`: the one-byte string `b`, so `s[i]` never allocates.
+    byte_strings: Vec<Value>,
+    /// Values a builtin holds across an allocation.
+    pub(crate) temp_roots: Vec<Value>,
+    pub(crate) out: BufWriter<Box<dyn Write>>,
+    opts: VmOptions,
+    pub(crate) started: Instant,
+}
+
+fn stack_layout() -> std::alloc::Layout {
+    std::alloc::Layout::array::<Value>(STACK_SLOTS).unwrap()
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `Vm::new` with this layout.
+        unsafe { std::alloc::dealloc(self.stack.as_ptr() as *mut u8, stack_layout()) };
+    }
+}
+
+fn arity_error(expected: u32, got: u32) -> String {
+    let noun = if expected == 1 {
+        "argument"
+    } else {
+        "arguments"
+    };
+    format!("expected {expected} {noun} but got {got}")
+}
+
+impl Vm {
+    pub fn new(opts: VmOptions, out: Box<dyn Write>) -> Vm {
+        // SAFETY: the layout has non-zero size; zeroed memory is all `nil`.
+        let raw = unsafe { std::alloc::alloc_zeroed(stack_layout()) };
+        let stack = NonNull::new(raw as *mut Value)
+            .unwrap_or_else(|| std::alloc::handle_alloc_error(stack_layout()));
+        let mut heap = Heap::new(opts.gc_stress);
+        let byte_strings = (0..=255u8)
+            .map(|b| heap.new_string(Box::new([b])))
+            .collect();
+        Vm {
+            heap,
+            stack,
+            sp: 0,
+            frames: Vec::with_capacity(MAX_FRAMES),
+            open_upvals: Vec::new(),
+            globals: Vec::new(),
+            global_names: Vec::new(),
+            functions: Vec::new(),
+            byte_strings,
+            temp_roots: Vec::new(),
+            out: BufWriter::new(out),
+            opts,
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs a compiled script; see the module docs of `runtime`.
+    pub fn run(
+        &mut self,
+        script: Rc<FunctionProto>,
+        globals: &GlobalNames,
+    ) -> Result<Value, RuntimeError> {
+        self.globals.resize(globals.names.len(), Value::UNDEF);
+        self.global_names.clone_from(&globals.names);
+        let func = self.load_function(&script);
+        self.sp = 0;
+        let closure = self.alloc_closure(func, Box::new([]));
+        // SAFETY: slot 0 is inside the stack.
+        unsafe { self.stack.as_ptr().write(closure) };
+        self.sp = 1;
+        self.frames.push(Frame {
+            closure: closure.as_ptr(),
+            pc: 0,
+            base: 0,
+        });
+        let result = self.execute();
+        match result {
+            Ok(_) => self.sp = 0,
+            Err(_) => {
+                self.reset();
+                self.flush();
+            }
+        }
+        result
+    }
+
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+
+    /// The printed form as `print` shows it (strings raw).
+    pub fn display(&self, v: Value) -> String {
+        String::from_utf8_lossy(&to_bytes(v, false)).into_owned()
+    }
+
+    /// The printed form as inside containers (strings quoted).
+    pub fn repr(&self, v: Value) -> String {
+        String::from_utf8_lossy(&to_bytes(v, true)).into_owned()
+    }
+
+    /// Forgets all active calls after an error, closing their upvalues so
+    /// closures that escaped keep the values they saw.
+    fn reset(&mut self) {
+        self.close_upvals(self.stack.as_ptr());
+        self.frames.clear();
+        self.sp = 0;
+        self.temp_roots.clear();
+    }
+
+    // ---- allocation and GC -----------------------------------------------
+
+    /// Collects if the heap asks for it. Everything live must be rooted.
+    pub(crate) fn gc_point(&mut self) {
+        if self.heap.should_collect() {
+            self.collect();
+        }
+    }
+
+    pub(crate) fn collect(&mut self) {
+        // SAFETY: slots below `sp` are initialized values.
+        let live = unsafe { std::slice::from_raw_parts(self.stack.as_ptr(), self.sp) };
+        let (frames, globals, functions) = (&self.frames, &self.globals, &self.functions);
+        let (upvals, bytes, temps) = (&self.open_upvals, &self.byte_strings, &self.temp_roots);
+        self.heap.collect(|h| {
+            let values = live.iter().chain(globals).chain(bytes).chain(temps);
+            values.for_each(|&v| h.mark_value(v));
+            for f in frames {
+                h.mark_value(Value::object(TAG_FUNCTION, f.closure));
+            }
+            for &u in upvals {
+                h.mark_upval(u);
+            }
+            for f in functions {
+                f.consts.iter().for_each(|&v| h.mark_value(v));
+            }
+        });
+    }
+
+    pub(crate) fn alloc_string(&mut self, bytes: Box<[u8]>) -> Value {
+        self.gc_point();
+        self.heap.new_string(bytes)
+    }
+
+    /// The values in `items` must be rooted elsewhere until this returns.
+    pub(crate) fn alloc_array(&mut self, items: ValueVec) -> Value {
+        self.gc_point();
+        self.heap.new_array(items)
+    }
+
+    fn alloc_closure(&mut self, func: *const FuncObj, upvals: Box<[*mut UpvalObj]>) -> Value {
+        self.gc_point();
+        self.heap.new_closure(func, upvals)
+    }
+
+    // ---- functions and upvalues --------------------------------------------
+
+    /// Creates the runtime function (and those of nested functions) for a
+    /// proto, after checking its operands so the interpreter can index
+    /// without bounds checks.
+    fn load_function(&mut self, proto: &Rc<FunctionProto>) -> *const FuncObj {
+        verify(proto, self.globals.len());
+        let mut boxed = Box::new(FuncObj {
+            proto: proto.clone(),
+            code: proto.code.as_ptr(),
+            consts: Vec::with_capacity(proto.consts.len()),
+            children: Vec::new(),
+            hotness: Default::default(),
+            jit_entry: std::cell::Cell::new(std::ptr::null()),
+        });
+        let ptr: *mut FuncObj = &mut *boxed;
+        // Registered first, so constants made below are roots at once.
+        self.functions.push(boxed);
+        for c in &proto.consts {
+            let v = match c {
+                Constant::Int(i) => Value::int(*i),
+                Constant::Float(f) => Value::float(*f),
+                Constant::Str(s) => self.alloc_string(s.as_bytes().into()),
+            };
+            // SAFETY: `ptr` points into a box owned by `self.functions`.
+            unsafe { (*ptr).consts.push(v) };
+        }
+        for child in &proto.protos {
+            let c = self.load_function(child);
+            // SAFETY: as above.
+            unsafe { (*ptr).children.push(c) };
+        }
+        ptr
+    }
+
+    /// The upvalue for stack slot `slot`, shared if one is already open.
+    fn capture_upval(&mut self, slot: *mut Value) -> *mut UpvalObj {
+        let mut i = self.open_upvals.len();
+        while i > 0 {
+            let u = self.open_upvals[i - 1];
+            // SAFETY: open upvalues are live objects (they are roots).
+            let loc = unsafe { (*u).location };
+            if loc == slot {
+                return u;
+            }
+            if loc < slot {
+                break;
+            }
+            i -= 1;
+        }
+        self.gc_point();
+        let u = self.heap.new_upval(slot);
+        self.open_upvals.insert(i, u);
+        u
+    }
+
+    /// Closes every open upvalue pointing at `from` or above.
+    #[inline]
+    fn close_upvals(&mut self, from: *mut Value) {
+        while let Some(&u) = self.open_upvals.last() {
+            // SAFETY: open upvalues are live and point at live stack slots.
+            unsafe {
+                if (*u).location < from {
+                    break;
+                }
+                (*u).closed = *(*u).location;
+                (*u).location = &mut (*u).closed;
+            }
+            self.open_upvals.pop();
+        }
+    }
+
+    // ---- errors --------------------------------------------------------------
+
+    /// A runtime error with the trace of every active frame; `pc` is the
+    /// innermost frame's pc (one past the failing instruction).
+    #[cold]
+    #[inline(never)]
+    fn error(&mut self, message: String, pc: usize) -> RuntimeError {
+        if let Some(top) = self.frames.last_mut() {
+            top.pc = pc;
+        }
+        let trace = self
+            .frames
+            .iter()
+            .rev()
+            .map(|f| {
+                // SAFETY: frame closures are live (they are roots).
+                let proto = &closure_func(unsafe { &*f.closure }).proto;
+                TraceEntry {
+                    function: proto.display_name().to_string(),
+                    line: proto.lines[f.pc.saturating_sub(1)],
+                }
+            })
+            .collect();
+        RuntimeError { message, trace }
+    }
+
+    fn undefined_global(&self, g: u32) -> String {
+        format!("undefined variable '{}'", self.global_names[g as usize])
+    }
+
+    // ---- the dispatch loop -------------------------------------------------
+
+    /// Runs from the top frame until it returns.
+    #[allow(clippy::too_many_lines)]
+    fn execute(&mut self) -> Result<Value, RuntimeError> {
+        let entry_depth = self.frames.len() - 1;
+        let interrupt = self.opts.interrupt.clone();
+
+        // SAFETY: the whole loop relies on these invariants:
+        // - `verify` checked at load time that every slot, constant, global,
+        //   builtin, nested-function and upvalue operand is in range and
+        //   every jump target is inside `code`, and that code ends in an
+        //   unconditional jump or return, so `pc` stays inside `code`;
+        // - a call checks `base + max_slots <= STACK_SLOTS`, and the compiler
+        //   guarantees a frame never uses more than `max_slots` slots, so
+        //   `sp` and `base + slot` stay inside the stack;
+        // - `frames` is never empty inside the loop and never reallocates
+        //   (capacity MAX_FRAMES is checked before a push);
+        // - closures, functions and upvalues reached from frames are live
+        //   (roots), and `sync!` runs before anything that can collect.
+        unsafe {
+            let mut frame = *self.frames.last().unwrap_unchecked();
+            let mut closure = frame.closure;
+            // The running function, derived from `closure` when needed.
+            macro_rules! func {
+                () => {
+                    (&*(*closure).func)
+                };
+            }
+            let mut base: *mut Value = self.stack.as_ptr().add(frame.base);
+            // Rarely used state is re-read rather than kept in locals, so the
+            // hot locals (ip, sp, base) get the registers.
+            macro_rules! stack {
+                () => {
+                    self.stack.as_ptr()
+                };
+            }
+            macro_rules! code {
+                () => {
+                    func!().code
+                };
+            }
+            // The instruction pointer; `pc` (its index) is derived on demand.
+            let mut ip: *const Op = func!().code.add(frame.pc);
+            let mut sp: *mut Value = self.stack.as_ptr().add(self.sp);
+
+            macro_rules! push {
+                ($v:expr) => {{
+                    let v: Value = $v;
+                    sp.write(v);
+                    sp = sp.add(1);
+                }};
+            }
+            macro_rules! pop {
+                () => {{
+                    sp = sp.sub(1);
+                    sp.read()
+                }};
+            }
+            macro_rules! top {
+                () => {
+                    *sp.sub(1)
+                };
+            }
+            macro_rules! pc {
+                () => {
+                    ip.offset_from(code!()) as usize
+                };
+            }
+            macro_rules! sync {
+                () => {
+                    self.sp = sp.offset_from(stack!()) as usize
+                };
+            }
+            macro_rules! throw {
+                ($msg:expr) => {{
+                    let msg: String = $msg;
+                    sync!();
+                    return Err(self.error(msg, pc!()));
+                }};
+            }
+            macro_rules! tri {
+                ($e:expr) => {
+                    match $e {
+                        Ok(v) => v,
+                        Err(m) => throw!(m),
+                    }
+                };
+            }
+            // Loads the hot state of the (new) top frame.
+            macro_rules! enter_top_frame {
+                () => {{
+                    frame = *self.frames.last().unwrap_unchecked();
+                    closure = frame.closure;
+                    base = stack!().add(frame.base);
+                    ip = code!().add(frame.pc);
+                }};
+            }
+            // A loop back-edge: count hotness, poll the interrupt flag.
+            macro_rules! back_edge {
+                ($target:expr) => {{
+                    let f = func!();
+                    f.hotness.set(f.hotness.get().saturating_add(1));
+                    if interrupt.load(Ordering::Relaxed) {
+                        interrupt.store(false, Ordering::Relaxed);
+                        throw!("interrupted".to_string());
+                    }
+                    ip = code!().add($target as usize);
+                }};
+            }
+            // Binary operator with an inline int/int fast path.
+            macro_rules! binary {
+                ($a:ident, $b:ident, $fast:expr, $slow:path) => {{
+                    let $b = pop!();
+                    let $a = top!();
+                    let r = if $a.tag == TAG_INT && $b.tag == TAG_INT {
+                        $fast
+                    } else {
+                        tri!($slow($a, $b))
+                    };
+                    *sp.sub(1) = r;
+                }};
+            }
+            macro_rules! int_binary {
+                ($method:ident, $slow:path) => {
+                    binary!(a, b, Value::int(a.as_int().$method(b.as_int())), $slow)
+                };
+            }
+            macro_rules! compare {
+                ($op:tt, $slow:path) => {
+                    binary!(a, b, Value::bool(a.as_int() $op b.as_int()), $slow)
+                };
+            }
+
+            loop {
+                let op = *ip;
+                ip = ip.add(1);
+                match op {
+                    Op::Nil => push!(Value::NIL),
+                    Op::True => push!(Value::TRUE),
+                    Op::False => push!(Value::FALSE),
+                    Op::Int { v } => push!(Value::int(v as i64)),
+                    Op::Const { k } => push!(*func!().consts.as_ptr().add(k as usize)),
+                    Op::Pop => sp = sp.sub(1),
+                    Op::PopN { n } => sp = sp.sub(n as usize),
+                    Op::Dup => push!(top!()),
+                    Op::Dup2 => {
+                        let (a, b) = (*sp.sub(2), *sp.sub(1));
+                        push!(a);
+                        push!(b);
+                    }
+                    Op::GetLocal { slot } => push!(*base.add(slot as usize)),
+                    Op::SetLocal { slot } => *base.add(slot as usize) = pop!(),
+                    Op::GetUpval { idx } => {
+                        let u = *(&*closure).upvals.get_unchecked(idx as usize);
+                        push!(*(*u).location);
+                    }
+                    Op::SetUpval { idx } => {
+                        let u = *(&*closure).upvals.get_unchecked(idx as usize);
+                        *(*u).location = pop!();
+                    }
+                    Op::GetGlobal { g } => {
+                        let v = *self.globals.as_mut_ptr().add(g as usize);
+                        if v.tag == TAG_UNDEF {
+                            throw!(self.undefined_global(g));
+                        }
+                        push!(v);
+                    }
+                    Op::SetGlobal { g } => {
+                        let slot = self.globals.as_mut_ptr().add(g as usize);
+                        if (*slot).tag == TAG_UNDEF {
+                            throw!(self.undefined_global(g));
+                        }
+                        *slot = pop!();
+                    }
+                    Op::DefineGlobal { g } => *self.globals.as_mut_ptr().add(g as usize) = pop!(),
+                    Op::GetBuiltin { b } => push!(Value::builtin(b)),
+                    Op::CloseUpvals { slot } => self.close_upvals(base.add(slot as usize)),
+
+                    Op::Add => {
+                        let b = pop!();
+                        let a = top!();
+                        let r = if a.tag == TAG_INT && b.tag == TAG_INT {
+                            Value::int(a.as_int().wrapping_add(b.as_int()))
+                        } else if a.tag == TAG_STRING && b.tag == TAG_STRING {
+                            let bytes = ops::concat_bytes(a, b);
+                            sync!();
+                            self.alloc_string(bytes)
+                        } else {
+                            tri!(ops::add(a, b))
+                        };
+                        *sp.sub(1) = r;
+                    }
+                    Op::Sub => int_binary!(wrapping_sub, ops::sub),
+                    Op::Mul => int_binary!(wrapping_mul, ops::mul),
+                    Op::Div => binary!(
+                        a,
+                        b,
+                        Value::int(tri!(ops::int_div(a.as_int(), b.as_int()))),
+                        ops::div
+                    ),
+                    Op::Mod => binary!(
+                        a,
+                        b,
+                        Value::int(tri!(ops::int_rem(a.as_int(), b.as_int()))),
+                        ops::rem
+                    ),
+                    Op::BitAnd => binary!(a, b, Value::int(a.as_int() & b.as_int()), ops::bit_and),
+                    Op::BitOr => binary!(a, b, Value::int(a.as_int() | b.as_int()), ops::bit_or),
+                    Op::BitXor => binary!(a, b, Value::int(a.as_int() ^ b.as_int()), ops::bit_xor),
+                    Op::Shl => int_binary!(wrapping_shl_i64, ops::shl),
+                    Op::Shr => int_binary!(wrapping_shr_i64, ops::shr),
+                    Op::Neg => {
+                        let a = top!();
+                        *sp.sub(1) = if a.tag == TAG_INT {
+                            Value::int(a.as_int().wrapping_neg())
+                        } else {
+                            tri!(ops::neg(a))
+                        };
+                    }
+                    Op::BitNot => {
+                        let a = top!();
+                        *sp.sub(1) = tri!(ops::bit_not(a));
+                    }
+                    Op::Not => *sp.sub(1) = Value::bool(!top!().is_truthy()),
+                    Op::Eq => {
+                        let b = pop!();
+                        *sp.sub(1) = Value::bool(ops::equal(top!(), b));
+                    }
+                    Op::Ne => {
+                        let b = pop!();
+                        *sp.sub(1) = Value::bool(!ops::equal(top!(), b));
+                    }
+                    Op::Lt => compare!(<, ops::lt),
+                    Op::Le => compare!(<=, ops::le),
+                    Op::Gt => compare!(>, ops::gt),
+                    Op::Ge => compare!(>=, ops::ge),
+
+                    Op::Jump { target } => ip = code!().add(target as usize),
+                    Op::JumpIfFalse { target } => {
+                        if !pop!().is_truthy() {
+                            ip = code!().add(target as usize);
+                        }
+                    }
+                    Op::JumpIfFalseOrPop { target } => {
+                        if top!().is_truthy() {
+                            sp = sp.sub(1);
+                        } else {
+                            ip = code!().add(target as usize);
+                        }
+                    }
+                    Op::JumpIfTrueOrPop { target } => {
+                        if top!().is_truthy() {
+                            ip = code!().add(target as usize);
+                        } else {
+                            sp = sp.sub(1);
+                        }
+                    }
+                    Op::Loop { target } => back_edge!(target),
+                    Op::ForRangePrep { slot, exit } => {
+                        let counter = *base.add(slot as usize);
+                        let limit = *base.add(slot as usize + 1);
+                        if counter.tag != TAG_INT || limit.tag != TAG_INT {
+                            let bad = if counter.tag != TAG_INT {
+                                counter
+                            } else {
+                                limit
+                            };
+                            throw!(format!(
+                                "range bounds must be ints, not {}",
+                                bad.type_name()
+                            ));
+                        }
+                        if counter.as_int() >= limit.as_int() {
+                            ip = code!().add(exit as usize);
+                        }
+                    }
+                    Op::ForRangeLoop { slot, target } => {
+                        let counter = base.add(slot as usize);
+                        // counter < limit held, so this cannot overflow.
+                        let next = (*counter).as_int() + 1;
+                        (*counter).payload = next as u64;
+                        if next < (*counter.add(1)).as_int() {
+                            back_edge!(target);
+                        }
+                    }
+                    Op::ForInPrep { slot } => {
+                        let place = base.add(slot as usize);
+                        let v = *place;
+                        if v.tag == TAG_MAP {
+                            let keys: Vec<Value> = map_obj(v).map.keys().collect();
+                            sync!();
+                            *place = self.alloc_array(ValueVec::from_slice(&keys));
+                        } else if v.tag != TAG_ARRAY {
+                            throw!(format!("cannot iterate over {}", v.type_name()));
+                        }
+                        *place.add(1) = Value::int(0);
+                    }
+                    Op::ForInNext { slot, exit } => {
+                        let place = base.add(slot as usize);
+                        let items = &array_obj(*place).items;
+                        let i = (*place.add(1)).as_int() as usize;
+                        match items.get(i) {
+                            Some(v) => {
+                                push!(v);
+                                *place.add(1) = Value::int(i as i64 + 1);
+                            }
+                            None => ip = code!().add(exit as usize),
+                        }
+                    }
+
+                    Op::Closure { proto } => {
+                        let child = *func!().children.get_unchecked(proto as usize);
+                        sync!();
+                        let upvals: Box<[*mut UpvalObj]> = (&*child)
+                            .proto
+                            .upvals
+                            .iter()
+                            .map(|d| {
+                                if d.is_local {
+                                    self.capture_upval(base.add(d.index as usize))
+                                } else {
+                                    *(&*closure).upvals.get_unchecked(d.index as usize)
+                                }
+                            })
+                            .collect();
+                        let v = self.alloc_closure(child, upvals);
+                        push!(v);
+                    }
+                    Op::Call { argc } => {
+                        let callee_slot = sp.sub(argc as usize + 1);
+                        let callee = *callee_slot;
+                        if callee.tag == TAG_FUNCTION {
+                            let c: *mut ClosureObj = callee.as_ptr();
+                            let f = &*(*c).func;
+                            if f.proto.arity != argc {
+                                throw!(arity_error(f.proto.arity, argc));
+                            }
+                            let new_base = callee_slot.offset_from(stack!()) as usize;
+                            if self.frames.len() >= MAX_FRAMES
+                                || new_base + f.proto.max_slots as usize > STACK_SLOTS
+                            {
+                                throw!("stack overflow".to_string());
+                            }
+                            self.frames.last_mut().unwrap_unchecked().pc = pc!();
+                            self.frames.push(Frame {
+                                closure: c,
+                                pc: 0,
+                                base: new_base,
+                            });
+                            f.hotness.set(f.hotness.get().saturating_add(1));
+                            closure = c;
+                            base = callee_slot;
+                            ip = code!();
+                        } else if callee.tag == TAG_BUILTIN {
+                            sync!();
+                            self.frames.last_mut().unwrap_unchecked().pc = pc!();
+                            let args =
+                                std::slice::from_raw_parts(callee_slot.add(1), argc as usize);
+                            let r = tri!(builtins::call(self, callee.payload as usize, args));
+                            sp = callee_slot;
+                            push!(r);
+                        } else {
+                            throw!(format!("cannot call {}", callee.type_name()));
+                        }
+                    }
+                    Op::Return => {
+                        let result = pop!();
+                        self.close_upvals(base);
+                        self.frames.pop();
+                        sp = base;
+                        push!(result);
+                        if self.frames.len() == entry_depth {
+                            sync!();
+                            return Ok(result);
+                        }
+                        enter_top_frame!();
+                    }
+
+                    Op::NewArray { n } => {
+                        sync!();
+                        self.gc_point();
+                        sp = sp.sub(n as usize);
+                        let items = std::slice::from_raw_parts(sp, n as usize);
+                        let v = self.heap.new_array(ValueVec::from_slice(items));
+                        push!(v);
+                    }
+                    Op::NewMap { n } => {
+                        sync!();
+                        self.gc_point();
+                        sp = sp.sub(2 * n as usize);
+                        let mut map = Map::new();
+                        for i in 0..n as usize {
+                            let (k, v) = (*sp.add(2 * i), *sp.add(2 * i + 1));
+                            if let Err(m) = ops::check_key(k) {
+                                sp = sp.add(2 * n as usize);
+                                throw!(m);
+                            }
+                            map.insert(k, v);
+                        }
+                        // No collection between `gc_point` and here.
+                        let v = self.heap.new_map(map);
+                        push!(v);
+                    }
+                    Op::GetIndex => {
+                        let i = pop!();
+                        let a = top!();
+                        if a.tag == TAG_ARRAY && i.tag == TAG_INT {
+                            let items = array_obj(a).items.as_slice();
+                            if let Some(&v) = items.get(i.as_int() as u64 as usize) {
+                                *sp.sub(1) = v;
+                                continue;
+                            }
+                        }
+                        *sp.sub(1) = tri!(ops::get_index(a, i, &self.byte_strings));
+                    }
+                    Op::SetIndex => {
+                        let v = pop!();
+                        let i = pop!();
+                        let a = pop!();
+                        if a.tag == TAG_ARRAY && i.tag == TAG_INT {
+                            let items = array_obj(a).items.as_mut_slice();
+                            if let Some(slot) = items.get_mut(i.as_int() as u64 as usize) {
+                                *slot = v;
+                                continue;
+                            }
+                        }
+                        tri!(ops::set_index(a, i, v));
+                    }
+                    Op::GetField { k } => {
+                        let name = *func!().consts.as_ptr().add(k as usize);
+                        *sp.sub(1) = tri!(ops::get_field(top!(), name));
+                    }
+                    Op::SetField { k } => {
+                        let name = *func!().consts.as_ptr().add(k as usize);
+                        let v = pop!();
+                        let obj = pop!();
+                        tri!(ops::set_field(obj, name, v));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Shifts with the count taken modulo 64, as inherent-method-like helpers so
+/// the `int_binary!` macro can name them.
+trait ShiftExt {
+    fn wrapping_shl_i64(self, by: i64) -> i64;
+    fn wrapping_shr_i64(self, by: i64) -> i64;
+}
+
+impl ShiftExt for i64 {
+    #[inline(always)]
+    fn wrapping_shl_i64(self, by: i64) -> i64 {
+        self.wrapping_shl(by as u32)
+    }
+    #[inline(always)]
+    fn wrapping_shr_i64(self, by: i64) -> i64 {
+        self.wrapping_shr(by as u32)
+    }
+}
+
+/// Checks a proto's operands against its own tables (see the SAFETY comment
+/// in `execute`). A failure is a compiler bug, hence a panic.
+fn verify(proto: &FunctionProto, n_globals: usize) {
+    let name = proto.display_name();
+    let max = proto.max_slots as usize;
+    assert!(
+        max <= STACK_SLOTS && (proto.arity as usize) < max,
+        "{name}: bad max_slots"
+    );
+    assert_eq!(proto.lines.len(), proto.code.len(), "{name}: lines");
+    assert!(
+        matches!(
+            proto.code.last(),
+            Some(Op::Return | Op::Jump { .. } | Op::Loop { .. })
+        ),
+        "{name}: code must end in a return or jump"
+    );
+    for op in &proto.code {
+        // Range loops use two slots, `for in` two slots.
+        let slot_span = match op {
+            Op::ForRangePrep { .. } | Op::ForRangeLoop { .. } | Op::ForInPrep { .. } => 2,
+            Op::ForInNext { .. } => 2,
+            _ => 1,
+        };
+        for (field, value) in op.operands() {
+            let v = value as usize;
+            let ok = match field {
+                "slot" => v + slot_span <= max,
+                "k" => v < proto.consts.len(),
+                "target" | "exit" => v < proto.code.len(),
+                "g" => v < n_globals,
+                "b" => v < BUILTIN_NAMES.len(),
+                "proto" => v < proto.protos.len(),
+                "idx" => v < proto.upvals.len(),
+                _ => true,
+            };
+            assert!(ok, "{name}: operand {field}={value} out of range in {op:?}");
+        }
+        if let Op::GetField { k } | Op::SetField { k } = op {
+            let is_str = matches!(proto.consts[*k as usize], Constant::Str(_));
+            assert!(is_str, "{name}: field name must be a string constant");
+        }
+    }
+    for child in &proto.protos {
+        for d in &child.upvals {
+            let ok = if d.is_local {
+                (d.index as usize) < max
+            } else {
+                (d.index as usize) < proto.upvals.len()
+            };
+            assert!(ok, "{name}: bad upvalue capture {d:?}");
+        }
+    }
+}
