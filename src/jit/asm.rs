@@ -1,5 +1,5 @@
 //! Assembling x86-64 with dynasm-rs: the JIT's register map, its `dynasm!`
-//! wrapper [`jit_asm!`], the standard prologue/epilogue and helper calls.
+//! wrapper `jit_asm!`, the standard prologue/epilogue and helper calls.
 //!
 //! # Register map
 //!
@@ -102,6 +102,9 @@ macro_rules! jit_asm {
         )
     };
 }
+// Makes the macro importable by path (`use crate::jit::asm::jit_asm;`). The
+// allow: until the template compiler exists, only tests import it.
+#[allow(unused_imports)]
 pub(crate) use jit_asm;
 
 /// What a module that emits code needs in scope, besides the macro itself

@@ -187,7 +187,12 @@ impl Chunk {
     fn map(size: usize) -> Result<Chunk, CacheError> {
         let map = MmapMut::map_anon(size).map_err(CacheError::MapFailed)?;
         let pages = Some(Pages::Writable(map));
-        Ok(Chunk { pages, used: 0, size, ever_exec: false })
+        Ok(Chunk {
+            pages,
+            used: 0,
+            size,
+            ever_exec: false,
+        })
     }
 
     fn base(&self) -> usize {
@@ -263,7 +268,10 @@ impl Chunk {
         map[at..at + code.len()].copy_from_slice(code);
         self.used = at + code.len();
         let start = NonNull::new(map[at..].as_mut_ptr()).expect("mapping is not null");
-        CodePtr { start, len: code.len() }
+        CodePtr {
+            start,
+            len: code.len(),
+        }
     }
 
     /// Overwrites bytes at absolute address `addr`. The chunk must be writable.
@@ -289,7 +297,7 @@ pub struct CodeCache {
     chunks: Vec<Chunk>,
     limit: usize,
     used: usize,
-    /// Set once the OS refused `R-X`, or from the start when simulating.
+    /// Set once the OS refused `R-X` (or a refusal was simulated).
     denied: bool,
     /// Simulate a system that refuses executable memory.
     simulate_refusal: bool,
@@ -314,7 +322,10 @@ impl CodeCache {
     /// with SELinux `deny_execmem`: every install returns
     /// [`CacheError::ExecDenied`].
     pub fn new_refusing(limit_bytes: usize) -> CodeCache {
-        CodeCache { simulate_refusal: true, ..CodeCache::new(limit_bytes) }
+        CodeCache {
+            simulate_refusal: true,
+            ..CodeCache::new(limit_bytes)
+        }
     }
 
     /// Bytes of code installed so far (what the limit is compared against).
@@ -344,7 +355,10 @@ impl CodeCache {
         if self.denied {
             return Err(CacheError::ExecDenied);
         }
-        let cost: usize = codes.iter().map(|c| c.len().next_multiple_of(CODE_ALIGN)).sum();
+        let cost: usize = codes
+            .iter()
+            .map(|c| c.len().next_multiple_of(CODE_ALIGN))
+            .sum();
         if self.used + cost > self.limit {
             return Err(CacheError::Full);
         }
@@ -406,7 +420,10 @@ impl CodeCache {
     /// stack is not running during the patch (we are in Rust code), so the
     /// short `RW-` window is safe.
     pub fn patch(&mut self, code: CodePtr, offset: usize, bytes: &[u8]) -> Result<(), CacheError> {
-        assert!(offset + bytes.len() <= code.len(), "patch outside the function");
+        assert!(
+            offset + bytes.len() <= code.len(),
+            "patch outside the function"
+        );
         let addr = code.addr() + offset;
         let simulate = self.simulate_refusal;
         let chunk = self
@@ -463,7 +480,10 @@ mod tests {
         let mut cache = CodeCache::new_for_tests(32);
         cache.install(&ret_const(1)).unwrap();
         cache.install(&ret_const(2)).unwrap();
-        assert!(matches!(cache.install(&ret_const(3)), Err(CacheError::Full)));
+        assert!(matches!(
+            cache.install(&ret_const(3)),
+            Err(CacheError::Full)
+        ));
         assert_eq!(cache.used_bytes(), 32);
         let too_many = cache.install_many(&[&ret_const(4)]);
         assert!(matches!(too_many, Err(CacheError::Full)));
@@ -472,8 +492,14 @@ mod tests {
     #[test]
     fn refusal_returns_exec_denied_every_time() {
         let mut cache = CodeCache::new_refusing(1 << 20);
-        assert!(matches!(cache.install(&ret_const(1)), Err(CacheError::ExecDenied)));
-        assert!(matches!(cache.install(&ret_const(1)), Err(CacheError::ExecDenied)));
+        assert!(matches!(
+            cache.install(&ret_const(1)),
+            Err(CacheError::ExecDenied)
+        ));
+        assert!(matches!(
+            cache.install(&ret_const(1)),
+            Err(CacheError::ExecDenied)
+        ));
         assert_eq!(cache.used_bytes(), 0);
         assert_eq!(cache.reserved_bytes(), 0, "the refused chunk is unmapped");
     }
@@ -557,7 +583,13 @@ mod tests {
             let hi = usize::from_str_radix(hi, 16).unwrap();
             (lo..hi).contains(&addr)
         });
-        assert!(own.unwrap().split_whitespace().nth(1).unwrap().starts_with("r-x"));
+        assert!(
+            own.unwrap()
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .starts_with("r-x")
+        );
         assert_eq!(call(p), 4);
     }
 
@@ -565,7 +597,10 @@ mod tests {
         /// Like `new`, but never reads the environment, so tests do not
         /// depend on `TOYC_JIT_DENY_EXEC`.
         fn new_for_tests(limit: usize) -> CodeCache {
-            CodeCache { simulate_refusal: false, ..CodeCache::new(limit) }
+            CodeCache {
+                simulate_refusal: false,
+                ..CodeCache::new(limit)
+            }
         }
     }
 }

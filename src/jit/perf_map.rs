@@ -32,7 +32,10 @@ impl PerfMap {
     /// Opens a map at another path (for tests).
     pub fn open_at(path: &Path) -> io::Result<PerfMap> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(PerfMap { file, path: path.to_path_buf() })
+        Ok(PerfMap {
+            file,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Where this map is written.
@@ -66,7 +69,10 @@ mod tests {
 
     #[test]
     fn entry_format_is_hex_start_size_name() {
-        assert_eq!(format_entry(0x7f00_dead_0000, 0x1a, "toy:main"), "7f00dead0000 1a toy:main\n");
+        assert_eq!(
+            format_entry(0x7f00_dead_0000, 0x1a, "toy:main"),
+            "7f00dead0000 1a toy:main\n"
+        );
         assert_eq!(format_entry(16, 255, "a\nb"), "10 ff a b\n");
     }
 
@@ -88,6 +94,9 @@ mod tests {
     #[test]
     fn default_path_names_the_process() {
         let path = default_path();
-        assert_eq!(path.to_str().unwrap(), format!("/tmp/perf-{}.map", std::process::id()));
+        assert_eq!(
+            path.to_str().unwrap(),
+            format!("/tmp/perf-{}.map", std::process::id())
+        );
     }
 }
