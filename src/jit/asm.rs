@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn add_two_i64() {
-        let mut cache = CodeCache::new(1 << 20);
+        let mut cache = CodeCache::for_tests(1 << 20);
         let code = cache.install(&add_two()).unwrap();
         // SAFETY: the code is `fn(i64, i64) -> i64` in the sysv64 ABI and
         // the cache outlives the calls.
@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn calls_a_rust_helper_with_six_args_on_an_aligned_stack() {
-        let mut cache = CodeCache::new(1 << 20);
+        let mut cache = CodeCache::for_tests(1 << 20);
         let code = cache.install(&call_six(false)).unwrap();
         // SAFETY: the code is a sysv64 `fn(i64 x6) -> i64`; cache outlives call.
         let f: Six = unsafe { code.as_fn() };
@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn misaligned_call_is_detected() {
-        let mut cache = CodeCache::new(1 << 20);
+        let mut cache = CodeCache::for_tests(1 << 20);
         let code = cache.install(&call_six(true)).unwrap();
         // SAFETY: as above; the helper only reads the address of a local, so
         // a misaligned stack does not fault, and the epilogue restores rsp

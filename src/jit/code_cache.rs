@@ -328,6 +328,16 @@ impl CodeCache {
         }
     }
 
+    /// Like `new`, but ignores `TOYC_JIT_DENY_EXEC`, so unit tests that run
+    /// code pass even when the suite runs with refusal simulated.
+    #[cfg(test)]
+    pub(crate) fn for_tests(limit_bytes: usize) -> CodeCache {
+        CodeCache {
+            simulate_refusal: false,
+            ..CodeCache::new(limit_bytes)
+        }
+    }
+
     /// Bytes of code installed so far (what the limit is compared against).
     pub fn used_bytes(&self) -> usize {
         self.used
@@ -468,7 +478,7 @@ mod tests {
 
     #[test]
     fn install_and_call() {
-        let mut cache = CodeCache::new_for_tests(1 << 20);
+        let mut cache = CodeCache::for_tests(1 << 20);
         let p = cache.install(&ret_const(42)).unwrap();
         assert_eq!(call(p), 42);
         assert_eq!(p.addr() % CODE_ALIGN, 0);
@@ -477,7 +487,7 @@ mod tests {
 
     #[test]
     fn limit_returns_full_and_installs_nothing() {
-        let mut cache = CodeCache::new_for_tests(32);
+        let mut cache = CodeCache::for_tests(32);
         cache.install(&ret_const(1)).unwrap();
         cache.install(&ret_const(2)).unwrap();
         assert!(matches!(
@@ -513,7 +523,7 @@ mod tests {
 
     #[test]
     fn many_chunks_addresses_never_change() {
-        let mut cache = CodeCache::new_for_tests(8 << 20);
+        let mut cache = CodeCache::for_tests(8 << 20);
         // 100 KiB functions: ten fit in a 1 MiB chunk, so 40 span four chunks.
         let mut funcs = Vec::new();
         for i in 0..40 {
@@ -531,7 +541,7 @@ mod tests {
 
     #[test]
     fn big_function_gets_its_own_chunk() {
-        let mut cache = CodeCache::new_for_tests(8 << 20);
+        let mut cache = CodeCache::for_tests(8 << 20);
         let mut code = ret_const(7);
         code.resize(CHUNK_SIZE + 1, INT3);
         let p = cache.install(&code).unwrap();
@@ -542,7 +552,7 @@ mod tests {
 
     #[test]
     fn install_many_is_one_batch() {
-        let mut cache = CodeCache::new_for_tests(1 << 20);
+        let mut cache = CodeCache::for_tests(1 << 20);
         let codes: Vec<Vec<u8>> = (0..10).map(ret_const).collect();
         let refs: Vec<&[u8]> = codes.iter().map(|c| c.as_slice()).collect();
         let ptrs = cache.install_many(&refs).unwrap();
@@ -553,7 +563,7 @@ mod tests {
 
     #[test]
     fn patch_rewrites_code_in_place() {
-        let mut cache = CodeCache::new_for_tests(1 << 20);
+        let mut cache = CodeCache::for_tests(1 << 20);
         let p = cache.install(&ret_const(5)).unwrap();
         let q = cache.install(&ret_const(6)).unwrap();
         assert_eq!(call(p), 5);
@@ -566,7 +576,7 @@ mod tests {
 
     #[test]
     fn no_rwx_mapping_exists() {
-        let mut cache = CodeCache::new_for_tests(1 << 20);
+        let mut cache = CodeCache::for_tests(1 << 20);
         let p = cache.install(&ret_const(3)).unwrap();
         cache.patch(p, 3, &4i32.to_le_bytes()).unwrap();
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
@@ -591,16 +601,5 @@ mod tests {
                 .starts_with("r-x")
         );
         assert_eq!(call(p), 4);
-    }
-
-    impl CodeCache {
-        /// Like `new`, but never reads the environment, so tests do not
-        /// depend on `TOYC_JIT_DENY_EXEC`.
-        fn new_for_tests(limit: usize) -> CodeCache {
-            CodeCache {
-                simulate_refusal: false,
-                ..CodeCache::new(limit)
-            }
-        }
     }
 }
