@@ -10,6 +10,7 @@ pub mod compiler;
 pub mod diag;
 pub mod disasm;
 pub mod driver;
+pub mod jit;
 pub mod lexer;
 pub mod parser;
 pub mod runtime;
