@@ -164,7 +164,9 @@ fn check(path: &str, exp: &Expectations, out: &Outcome) -> Result<(), String> {
         Some(ExpectedError::Runtime { .. }) => EXIT_RUNTIME,
     };
     if out.code != Some(want_code) {
-        let got = out.code.map_or("none (killed)".to_string(), |c| c.to_string());
+        let got = out
+            .code
+            .map_or("none (killed)".to_string(), |c| c.to_string());
         problems.push(format!("exit code: expected {want_code}, got {got}"));
     }
     let want_stdout: String = exp.stdout.iter().map(|l| format!("{l}\n")).collect();
@@ -440,8 +442,8 @@ fn selftest_mismatch() {
     };
     assert!(check("t.toy", &exp, &hung).is_err());
 
-    let exp = parse_expectations("x; // expect compile error: 1:1: undefined variable 'x'\n")
-        .unwrap();
+    let exp =
+        parse_expectations("x; // expect compile error: 1:1: undefined variable 'x'\n").unwrap();
     let wrong_col = Outcome {
         stderr: "t.toy:1:2: error: undefined variable 'x'\n".into(),
         code: Some(65),
