@@ -70,7 +70,10 @@ pub enum AssignOp {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
     /// `let name;` or `let name = init;`
-    Let { name: Ident, init: Option<Expr> },
+    Let {
+        name: Ident,
+        init: Option<Expr>,
+    },
     /// `target op value;` where `target` is a `Var`, `Index` or `Field`
     /// expression (the parser rejects anything else).
     Assign {
@@ -90,7 +93,10 @@ pub enum StmtKind {
         else_branch: Option<Box<Stmt>>,
     },
     /// `while cond { .. }`
-    While { cond: Expr, body: Block },
+    While {
+        cond: Expr,
+        body: Block,
+    },
     /// `for var in start..end { .. }`
     ForRange {
         var: Ident,
@@ -109,7 +115,10 @@ pub enum StmtKind {
     /// `return;` or `return expr;`
     Return(Option<Expr>),
     /// `fn name(params) { body }`
-    Fn { name: Ident, func: Rc<FnDecl> },
+    Fn {
+        name: Ident,
+        func: Rc<FnDecl>,
+    },
     /// A bare `{ .. }` block statement.
     Block(Block),
 }

@@ -9,6 +9,7 @@ pub mod bytecode;
 pub mod compiler;
 pub mod diag;
 pub mod disasm;
+pub mod driver;
 pub mod lexer;
 pub mod parser;
 pub mod runtime;

@@ -1,1 +1,260 @@
-fn main() {}
+//! The `toyc` command line. Parsing of arguments lives here; everything else is
+//! in the library (`toyc::driver` and the stages behind it).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use clap::{Args, Parser, Subcommand};
+
+use toyc::bytecode::GlobalNames;
+use toyc::compiler::CompileOptions;
+use toyc::diag::exit;
+use toyc::driver;
+use toyc::runtime::{Vm, VmOptions};
+
+/// The Toy language: a bytecode interpreter with a baseline x86-64 JIT.
+#[derive(Parser, Debug)]
+#[command(name = "toyc", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    tiers: TierOptions,
+}
+
+#[derive(Args, Debug, Clone)]
+struct TierOptions {
+    /// Never compile to machine code: run everything in the interpreter.
+    #[arg(long, global = true)]
+    no_jit: bool,
+
+    /// Compile a function once its hotness counter (calls + loop back-edges)
+    /// reaches N; 0 compiles every function before it first runs.
+    #[arg(long, global = true, value_name = "N")]
+    jit_threshold: Option<u32>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compile and run a program.
+    Run {
+        /// The `.toy` file to run.
+        file: PathBuf,
+    },
+    /// Print the bytecode of every function in a program.
+    Disasm {
+        /// The `.toy` file to disassemble.
+        file: PathBuf,
+    },
+    /// Compile a program without running it; report every compile error.
+    Check {
+        /// The `.toy` file to check.
+        file: PathBuf,
+    },
+    /// Start the interactive session (also what `toyc` alone does).
+    Repl,
+}
+
+/// The default hotness threshold (see docs/jit.md).
+const DEFAULT_JIT_THRESHOLD: u32 = 1000;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    // Run on a thread with a large stack: the parser and the printer recurse
+    // (with explicit depth limits), and deep recursion must never be a crash.
+    let worker = std::thread::Builder::new()
+        .name("toyc".into())
+        .stack_size(256 << 20)
+        .spawn(move || run_cli(cli));
+    let code = match worker {
+        Ok(handle) => handle.join().unwrap_or(exit::SOFTWARE),
+        Err(e) => {
+            eprintln!("toyc: cannot start: {e}");
+            exit::SOFTWARE
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+fn run_cli(cli: Cli) -> i32 {
+    let opts = vm_options(&cli.tiers);
+    match cli.command {
+        Some(Command::Run { file }) => run_file(&file, opts),
+        Some(Command::Disasm { file }) => disasm_file(&file),
+        Some(Command::Check { file }) => check_file(&file),
+        Some(Command::Repl) | None => repl(opts),
+    }
+}
+
+fn vm_options(tiers: &TierOptions) -> VmOptions {
+    let jit_threshold = if tiers.no_jit {
+        None
+    } else {
+        Some(tiers.jit_threshold.unwrap_or(DEFAULT_JIT_THRESHOLD))
+    };
+    VmOptions {
+        gc_stress: std::env::var_os("TOYC_GC_STRESS").is_some_and(|v| v != "0"),
+        jit_threshold,
+        interrupt: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+/// Reads and compiles a file, printing errors. `Err` carries the exit code.
+fn load(
+    file: &std::path::Path,
+) -> Result<(String, Rc<toyc::bytecode::FunctionProto>, GlobalNames), i32> {
+    let name = file.display().to_string();
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("toyc: cannot read '{name}': {}", io_reason(&e));
+            return Err(exit::NOINPUT);
+        }
+    };
+    let src = match driver::decode_source(&bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{}", driver::render_compile_errors(&name, "", &[e]));
+            return Err(exit::DATAERR);
+        }
+    };
+    let mut globals = GlobalNames::default();
+    match driver::compile_source(src, &mut globals, CompileOptions::default()) {
+        Ok(script) => Ok((name, script, globals)),
+        Err(errors) => {
+            eprint!("{}", driver::render_compile_errors(&name, src, &errors));
+            Err(exit::DATAERR)
+        }
+    }
+}
+
+/// The OS error text without Rust's " (os error N)" suffix.
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+fn run_file(file: &std::path::Path, opts: VmOptions) -> i32 {
+    let (name, script, globals) = match load(file) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let mut vm = Vm::new(opts, Box::new(std::io::stdout()));
+    let result = vm.run(script, &globals);
+    vm.flush();
+    match result {
+        Ok(_) => 0,
+        Err(err) => {
+            eprint!("{}", driver::render_runtime_error(&name, &err));
+            exit::SOFTWARE
+        }
+    }
+}
+
+fn disasm_file(file: &std::path::Path) -> i32 {
+    match load(file) {
+        Ok((_, script, _)) => {
+            print!("{}", toyc::disasm::disassemble(&script));
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+fn check_file(file: &std::path::Path) -> i32 {
+    match load(file) {
+        Ok(_) => 0,
+        Err(code) => code,
+    }
+}
+
+/// A minimal read-eval-print loop over standard input. Inputs continue over
+/// several lines while brackets are open.
+fn repl(opts: VmOptions) -> i32 {
+    let interactive = std::io::stdin().is_terminal();
+    let mut vm = Vm::new(opts, Box::new(std::io::stdout()));
+    let mut globals = GlobalNames::default();
+    let mut pending = String::new();
+    let prompt = |more: bool| {
+        if interactive {
+            print!("{}", if more { "... " } else { "> " });
+            let _ = std::io::stdout().flush();
+        }
+    };
+    prompt(false);
+    for line in std::io::stdin().lines() {
+        let Ok(line) = line else { break };
+        pending.push_str(&line);
+        pending.push('\n');
+        if open_brackets(&pending) > 0 {
+            prompt(true);
+            continue;
+        }
+        let input = std::mem::take(&mut pending);
+        eval_repl_input(&mut vm, &mut globals, &input);
+        prompt(false);
+    }
+    vm.flush();
+    0
+}
+
+fn eval_repl_input(vm: &mut Vm, globals: &mut GlobalNames, input: &str) {
+    let opts = CompileOptions { repl: true };
+    match driver::compile_source(input, globals, opts) {
+        Ok(script) => {
+            let result = vm.run(script, globals);
+            vm.flush();
+            match result {
+                Ok(value) => {
+                    let shown = vm.repr(value);
+                    if shown != "nil" {
+                        println!("{shown}");
+                    }
+                }
+                Err(err) => eprint!("{}", driver::render_runtime_error("<repl>", &err)),
+            }
+        }
+        Err(errors) => eprint!(
+            "{}",
+            driver::render_compile_errors("<repl>", input, &errors)
+        ),
+    }
+}
+
+/// How many brackets are open at the end of `src` (ignoring strings and
+/// comments only roughly: good enough to decide whether to ask for more).
+fn open_brackets(src: &str) -> i32 {
+    let mut depth = 0;
+    let mut in_string = false;
+    let mut chars = src.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_string => {
+                chars.next();
+            }
+            '"' => in_string = !in_string,
+            '/' if !in_string && chars.peek() == Some(&'/') => {
+                while chars.next_if(|&c| c != '\n').is_some() {}
+            }
+            '(' | '[' | '{' if !in_string => depth += 1,
+            ')' | ']' | '}' if !in_string => depth -= 1,
+            _ => {}
+        }
+    }
+    if in_string { depth.max(1) } else { depth }
+}
