@@ -211,17 +211,18 @@ def run_once(argv, timeout, use_wrapper):
         if proc.returncode != 0:
             err.seek(0)
             first = (err.read().decode("utf-8", "replace").strip().splitlines() or [""])[0]
-            return Run(stdout, "error (exit %d) %s" % (proc.returncode, first), seconds, max_rss)
+            return Run(stdout, ("error (exit %d) %s" % (proc.returncode, first)).strip(), seconds, max_rss)
         return Run(stdout, "ok", seconds, max_rss)
 
 
 class Cell:
     """One table cell: either a median time and peak RSS, or a failure word."""
 
-    def __init__(self, seconds=None, rss_kib=None, failure=None):
+    def __init__(self, seconds=None, rss_kib=None, failure=None, detail=None):
         self.seconds = seconds
         self.rss_kib = rss_kib
         self.failure = failure
+        self.detail = detail or failure  # what went wrong, for the notes
 
 
 def expected_output(bench, first_runs):
@@ -248,7 +249,7 @@ def measure(bench, impls, runs, timeout, use_wrapper):
         r = first[impl.name]
         if r.status != "ok":
             log("!! %s on %s: %s" % (impl.name, bench, r.status))
-            cells[impl.name] = Cell(failure="timeout" if r.status == "timeout" else "error")
+            cells[impl.name] = Cell(failure="timeout" if r.status == "timeout" else "error", detail=r.status)
             continue
         if reference is not None and r.stdout != reference:
             log("!! WRONG OUTPUT: %s on %s printed\n%s!! instead of\n%s" % (
@@ -351,7 +352,19 @@ def git_commit():
     return r.stdout.strip() or "unknown"
 
 
+def failure_notes(benches, impls, results):
+    """One note per implementation and distinct failure, naming the benchmarks."""
+    grouped = {}
+    for b in benches:
+        for impl in impls:
+            cell = results[b].get(impl.name)
+            if cell is not None and cell.failure:
+                grouped.setdefault((impl.name, cell.detail), []).append(b)
+    return ["%s failed on %s: %s" % (name, ", ".join(bs), detail) for (name, detail), bs in grouped.items()]
+
+
 def report(benches, impls, results, runs, notes):
+    notes = notes + failure_notes(benches, impls, results)
     seen = set()
     versions = []
     for impl in impls:
