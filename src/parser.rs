@@ -475,13 +475,10 @@ impl Parser<'_> {
         Ok(Some(Box::new(Stmt { kind, span })))
     }
 
-    /// An expression before a block (`if`, `while`, `for`). It may not start
-    /// with `{`: that is the block, so `for i in 0.. {}` reports a missing
-    /// bound instead of reading `{}` as a map. Parenthesize a map literal.
+    /// An expression before a block (`if`, `while`, `for`). A `{` can only
+    /// end an expression that has already started, so a condition that
+    /// starts with `{` is a map literal: `for k in {a: 1} { .. }` works.
     fn condition(&mut self) -> PResult<Expr> {
-        if self.at(&Tok::LBrace) {
-            return Err(self.error_here("expected expression"));
-        }
         self.expr()
     }
 
@@ -1307,8 +1304,8 @@ mod tests {
             ("fn f(1) {}", "1:6: error: expected identifier, found '1'"),
             ("fn f() return;", "1:8: error: expected '{', found 'return'"),
             ("if x y;", "1:6: error: expected '{', found 'y'"),
-            ("while {}", "1:7: error: expected expression, found '{'"),
-            ("if {a: 1} {}", "1:4: error: expected expression, found '{'"),
+            ("while {}", "1:9: error: expected '{', found end of file"),
+            ("if {a: 1} x", "1:11: error: expected '{', found 'x'"),
             (
                 "for 1 in x {}",
                 "1:5: error: expected identifier, found '1'",
@@ -1316,7 +1313,7 @@ mod tests {
             ("for i x {}", "1:7: error: expected 'in', found 'x'"),
             (
                 "for i in 0.. {}",
-                "1:14: error: expected expression, found '{'",
+                "1:16: error: expected '{', found end of file",
             ),
             ("f(1 2);", "1:5: error: expected ')', found '2'"),
             ("f(,);", "1:3: error: expected expression, found ','"),

@@ -105,7 +105,7 @@ fn parse_expectations(source: &str) -> Result<Expectations, String> {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         let lineno = index + 1;
         let bad = |what: &str| format!("line {lineno}: malformed {what}: {line:?}");
-        if let Some(text) = after(line, "// expect: ") {
+        if let Some(text) = after(line, "// expect:").filter(|t| !t.is_empty()) {
             exp.stdout.push(text.to_string());
         } else if line.trim_end().ends_with("// expect:") {
             // `// expect:` with nothing after it: an empty line of output.

@@ -10,7 +10,6 @@ use super::Compiler;
 use super::scope::{FnState, Local, Resolved};
 
 /// Calls and functions take at most this many arguments and parameters.
-const MAX_ARGS: usize = 255;
 
 impl Compiler<'_> {
     pub(super) fn expr(&mut self, e: &Expr) {
@@ -128,9 +127,6 @@ impl Compiler<'_> {
         for a in args {
             self.expr(a);
         }
-        if args.len() > MAX_ARGS {
-            self.error(span, "too many arguments");
-        }
         let argc = self.operand(args.len());
         self.push_op(Op::Call { argc }, span.line);
     }
@@ -138,9 +134,6 @@ impl Compiler<'_> {
     /// Compiles a function literal or declaration into a nested prototype
     /// and pushes a closure of it.
     pub(super) fn function(&mut self, decl: &FnDecl) {
-        if decl.params.len() > MAX_ARGS {
-            self.error(decl.span, "too many parameters");
-        }
         let arity = self.operand(decl.params.len());
         self.fns.push(FnState::new(decl.name.clone(), arity, false));
         self.params(decl);
