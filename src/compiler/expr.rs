@@ -9,7 +9,6 @@ use crate::bytecode::{Constant, Op, builtin_index};
 use super::Compiler;
 use super::scope::{FnState, Local, Resolved};
 
-
 impl Compiler<'_> {
     pub(super) fn expr(&mut self, e: &Expr) {
         let line = e.span.line;
