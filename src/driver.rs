@@ -145,6 +145,25 @@ mod tests {
     }
 
     #[test]
+    fn long_traces_are_shortened() {
+        let entry = |line| TraceEntry {
+            function: "f".into(),
+            line,
+        };
+        let err = RuntimeError {
+            message: "stack overflow".into(),
+            trace: (1..=100).map(entry).collect(),
+        };
+        let text = render_runtime_error("a.toy", &err);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + super::TRACE_KEEP + 1);
+        assert_eq!(lines[1], "  at f (a.toy:1)");
+        assert_eq!(lines[21], "  ... 60 more frames ...");
+        assert_eq!(lines[22], "  at f (a.toy:81)");
+        assert_eq!(lines[41], "  at f (a.toy:100)");
+    }
+
+    #[test]
     fn bad_utf8_position() {
         let e = decode_source(b"ok\nab\xffc").unwrap_err();
         assert_eq!((e.line, e.col), (2, 3));
