@@ -1,7 +1,6 @@
 //! The `toyc` command line. Parsing of arguments lives here; everything else is
 //! in the library (`toyc::driver` and the stages behind it).
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -94,7 +93,7 @@ fn run_cli(cli: Cli) -> i32 {
         Some(Command::Run { file }) => run_file(&file, opts),
         Some(Command::Disasm { file }) => disasm_file(&file),
         Some(Command::Check { file }) => check_file(&file),
-        Some(Command::Repl) | None => repl(opts),
+        Some(Command::Repl) | None => toyc::repl::run(opts),
     }
 }
 
@@ -181,80 +180,4 @@ fn check_file(file: &std::path::Path) -> i32 {
         Ok(_) => 0,
         Err(code) => code,
     }
-}
-
-/// A minimal read-eval-print loop over standard input. Inputs continue over
-/// several lines while brackets are open.
-fn repl(opts: VmOptions) -> i32 {
-    let interactive = std::io::stdin().is_terminal();
-    let mut vm = Vm::new(opts, Box::new(std::io::stdout()));
-    let mut globals = GlobalNames::default();
-    let mut pending = String::new();
-    let prompt = |more: bool| {
-        if interactive {
-            print!("{}", if more { "... " } else { "> " });
-            let _ = std::io::stdout().flush();
-        }
-    };
-    prompt(false);
-    for line in std::io::stdin().lines() {
-        let Ok(line) = line else { break };
-        pending.push_str(&line);
-        pending.push('\n');
-        if open_brackets(&pending) > 0 {
-            prompt(true);
-            continue;
-        }
-        let input = std::mem::take(&mut pending);
-        eval_repl_input(&mut vm, &mut globals, &input);
-        prompt(false);
-    }
-    vm.flush();
-    0
-}
-
-fn eval_repl_input(vm: &mut Vm, globals: &mut GlobalNames, input: &str) {
-    let opts = CompileOptions { repl: true };
-    match driver::compile_source(input, globals, opts) {
-        Ok(script) => {
-            let result = vm.run(script, globals);
-            vm.flush();
-            match result {
-                Ok(value) => {
-                    let shown = vm.repr(value);
-                    if shown != "nil" {
-                        println!("{shown}");
-                    }
-                }
-                Err(err) => eprint!("{}", driver::render_runtime_error("<repl>", &err)),
-            }
-        }
-        Err(errors) => eprint!(
-            "{}",
-            driver::render_compile_errors("<repl>", input, &errors)
-        ),
-    }
-}
-
-/// How many brackets are open at the end of `src` (ignoring strings and
-/// comments only roughly: good enough to decide whether to ask for more).
-fn open_brackets(src: &str) -> i32 {
-    let mut depth = 0;
-    let mut in_string = false;
-    let mut chars = src.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if in_string => {
-                chars.next();
-            }
-            '"' => in_string = !in_string,
-            '/' if !in_string && chars.peek() == Some(&'/') => {
-                while chars.next_if(|&c| c != '\n').is_some() {}
-            }
-            '(' | '[' | '{' if !in_string => depth += 1,
-            ')' | ']' | '}' if !in_string => depth -= 1,
-            _ => {}
-        }
-    }
-    if in_string { depth.max(1) } else { depth }
 }

@@ -170,6 +170,14 @@ impl Vm {
         String::from_utf8_lossy(&to_bytes(v, true)).into_owned()
     }
 
+    /// The bytecode of the function stored in global `name`, if it holds a
+    /// Toy function (for the REPL's `:disasm`).
+    pub fn global_function(&self, name: &str) -> Option<Rc<FunctionProto>> {
+        let index = self.global_names.iter().position(|n| n == name)?;
+        let v = *self.globals.get(index)?;
+        (v.tag == TAG_FUNCTION).then(|| closure_func(super::heap::closure_obj(v)).proto.clone())
+    }
+
     /// Forgets all active calls after an error, closing their upvalues so
     /// closures that escaped keep the values they saw.
     fn reset(&mut self) {
