@@ -171,6 +171,12 @@ impl Compiler<'_> {
         match &mut self.fs().code[at] {
             Op::Jump { target: t }
             | Op::JumpIfFalse { target: t }
+            | Op::JumpIfNotLt { target: t }
+            | Op::JumpIfNotLe { target: t }
+            | Op::JumpIfNotGt { target: t }
+            | Op::JumpIfNotGe { target: t }
+            | Op::JumpIfNotEq { target: t }
+            | Op::JumpIfNotNe { target: t }
             | Op::JumpIfFalseOrPop { target: t }
             | Op::JumpIfTrueOrPop { target: t }
             | Op::Loop { target: t }
@@ -195,7 +201,7 @@ fn stack_effect(op: Op) -> i64 {
         Nil | True | False | Int { .. } | Const { .. } => 1,
         Dup | GetLocal { .. } | GetUpval { .. } | GetGlobal { .. } | GetBuiltin { .. } => 1,
         Closure { .. } | ForInNext { .. } => 1,
-        Dup2 => 2,
+        Dup2 | GetLocal2 { .. } => 2,
         Pop | SetLocal { .. } | SetUpval { .. } | SetGlobal { .. } | DefineGlobal { .. } => -1,
         // `and`/`or` keep their operand only when they jump.
         JumpIfFalse { .. } | JumpIfFalseOrPop { .. } | JumpIfTrueOrPop { .. } => -1,
@@ -203,9 +209,12 @@ fn stack_effect(op: Op) -> i64 {
         PopN { n } => -i64::from(n),
         CloseUpvals { .. } | Jump { .. } | Loop { .. } => 0,
         ForRangePrep { .. } | ForRangeLoop { .. } | ForInPrep { .. } => 0,
-        Neg | BitNot | Not | GetField { .. } => 0,
+        Neg | BitNot | Not | GetField { .. } | AddInt { .. } | SubInt { .. } => 0,
         Add | Sub | Mul | Div | Mod | BitAnd | BitOr | BitXor | Shl | Shr => -1,
         Eq | Ne | Lt | Le | Gt | Ge => -1,
+        // Fused compare-and-branch: pops both operands on either path.
+        JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } => -2,
+        JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. } => -2,
         // The callee and its arguments become the one result.
         Call { argc } => -i64::from(argc),
         NewArray { n } => 1 - i64::from(n),

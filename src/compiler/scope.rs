@@ -132,7 +132,7 @@ impl FnState {
         self.is_script && self.scope == 0
     }
 
-    fn find_local(&self, name: &str) -> Option<u32> {
+    pub(super) fn find_local(&self, name: &str) -> Option<u32> {
         let slot = self.locals.iter().rposition(|l| l.name == name)?;
         Some(slot as u32)
     }

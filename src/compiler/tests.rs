@@ -266,9 +266,10 @@ fn let_initializer_sees_the_outer_variable() {
     let init = bin((1, 22), BinOp::Add, var((1, 20), "x"), int((1, 24), 1));
     let inner = block_stmt((1, 11), vec![let_((1, 13), "x", Some(init))]);
     let f = ok(vec![fn_(P1, "f", &[((1, 6), "x")], vec![inner])]);
-    let code = vec![GetLocal { slot: 1 }, Int { v: 1 }, Add, Pop, Nil, Return];
+    let code = vec![GetLocal { slot: 1 }, AddInt { v: 1 }, Pop, Nil, Return];
     assert_eq!(f.protos[0].code, code);
-    assert_eq!(f.protos[0].max_slots, 4);
+    // `AddInt` needs no slot for its operand.
+    assert_eq!(f.protos[0].max_slots, 3);
 }
 
 #[test]
@@ -361,8 +362,7 @@ fn closure_assigning_captured_local() {
     assert_eq!(g.name, None);
     let code = vec![
         GetUpval { idx: 0 },
-        Int { v: 1 },
-        Add,
+        AddInt { v: 1 },
         SetUpval { idx: 0 },
         Nil,
         Return,
@@ -646,8 +646,7 @@ fn map_literal_and_fields() {
         GetGlobal { g: 0 },
         Dup,
         GetField { k: 0 },
-        Int { v: 2 },
-        Add,
+        AddInt { v: 2 },
         SetField { k: 0 },
         GetGlobal { g: 0 },
         GetField { k: 0 },
@@ -683,12 +682,10 @@ fn index_assignment_order_lines_and_max_slots() {
     let s = ok(vec![fn_(P1, "f", &[(P1, "a"), (P1, "i"), (P1, "v")], body)]);
     let f = &s.protos[0];
     let code = vec![
-        GetLocal { slot: 1 },
-        GetLocal { slot: 2 },
+        GetLocal2 { a: 1, b: 2 },
         GetLocal { slot: 3 },
         SetIndex,
-        GetLocal { slot: 1 },
-        GetLocal { slot: 2 },
+        GetLocal2 { a: 1, b: 2 },
         Dup2,
         GetIndex,
         GetLocal { slot: 3 },
@@ -698,7 +695,7 @@ fn index_assignment_order_lines_and_max_slots() {
         Return,
     ];
     assert_eq!(f.code, code);
-    assert_eq!(f.lines, vec![2, 2, 3, 2, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
+    assert_eq!(f.lines, vec![2, 3, 2, 4, 4, 4, 4, 4, 4, 4, 4]);
     // Callee + 3 params + a, i, a, i, v during `a[i] += v`.
     assert_eq!(f.max_slots, 8);
 }
@@ -1045,25 +1042,22 @@ fn disassembly_golden() {
 0009    |  NIL
 0010    |  RETURN
 
-== fn fib (arity 1, 0 constants, 0 upvalues, max_slots 6) ==
+== fn fib (arity 1, 0 constants, 0 upvalues, max_slots 5) ==
 0000    2  GET_LOCAL         slot=1
 0001    |  INT               v=2
-0002    |  LT
-0003    |  JUMP_IF_FALSE     target=0006
-0004    |  GET_LOCAL         slot=1
-0005    |  RETURN
-0006    3  GET_GLOBAL        g=0
-0007    |  GET_LOCAL         slot=1
-0008    |  INT               v=1
-0009    |  SUB
-0010    |  CALL              argc=1
-0011    |  GET_GLOBAL        g=0
-0012    |  GET_LOCAL         slot=1
-0013    |  INT               v=2
-0014    |  SUB
-0015    |  CALL              argc=1
-0016    |  ADD
-0017    |  RETURN
+0002    |  JUMP_IF_NOT_LT    target=0005
+0003    |  GET_LOCAL         slot=1
+0004    |  RETURN
+0005    3  GET_GLOBAL        g=0
+0006    |  GET_LOCAL         slot=1
+0007    |  SUB_INT           v=1
+0008    |  CALL              argc=1
+0009    |  GET_GLOBAL        g=0
+0010    |  GET_LOCAL         slot=1
+0011    |  SUB_INT           v=2
+0012    |  CALL              argc=1
+0013    |  ADD
+0014    |  RETURN
 ";
     assert_eq!(crate::disasm::disassemble(&s), expected);
 }

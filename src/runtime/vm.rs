@@ -459,6 +459,34 @@ impl Vm {
                     binary!(a, b, Value::bool(a.as_int() $op b.as_int()), $slow)
                 };
             }
+            // `a -> a op v` with an immediate int `v`: the same fast path
+            // and the same slow path as the unfused `Int v; op`.
+            macro_rules! int_immediate {
+                ($v:ident, $method:ident, $slow:path) => {{
+                    let a = top!();
+                    *sp.sub(1) = if a.tag == TAG_INT {
+                        Value::int(a.as_int().$method($v as i64))
+                    } else {
+                        tri!($slow(a, Value::int($v as i64)))
+                    };
+                }};
+            }
+            // Fused compare-and-branch: pops both operands, jumps unless
+            // `a op b` holds (NaN compares false, so it jumps).
+            macro_rules! compare_jump {
+                ($target:ident, $op:tt, $slow:path) => {{
+                    let b = pop!();
+                    let a = pop!();
+                    let holds = if a.tag == TAG_INT && b.tag == TAG_INT {
+                        a.as_int() $op b.as_int()
+                    } else {
+                        tri!($slow(a, b)).is_truthy()
+                    };
+                    if !holds {
+                        ip = code!().add($target as usize);
+                    }
+                }};
+            }
 
             loop {
                 let op = *ip;
@@ -479,6 +507,10 @@ impl Vm {
                     }
                     Op::GetLocal { slot } => push!(*base.add(slot as usize)),
                     Op::SetLocal { slot } => *base.add(slot as usize) = pop!(),
+                    Op::GetLocal2 { a, b } => {
+                        push!(*base.add(a as usize));
+                        push!(*base.add(b as usize));
+                    }
                     Op::GetUpval { idx } => {
                         let u = *(&*closure).upvals.get_unchecked(idx as usize);
                         push!(*(*u).location);
@@ -563,10 +595,28 @@ impl Vm {
                     Op::Le => compare!(<=, ops::le),
                     Op::Gt => compare!(>, ops::gt),
                     Op::Ge => compare!(>=, ops::ge),
+                    Op::AddInt { v } => int_immediate!(v, wrapping_add, ops::add),
+                    Op::SubInt { v } => int_immediate!(v, wrapping_sub, ops::sub),
 
                     Op::Jump { target } => ip = code!().add(target as usize),
                     Op::JumpIfFalse { target } => {
                         if !pop!().is_truthy() {
+                            ip = code!().add(target as usize);
+                        }
+                    }
+                    Op::JumpIfNotLt { target } => compare_jump!(target, <, ops::lt),
+                    Op::JumpIfNotLe { target } => compare_jump!(target, <=, ops::le),
+                    Op::JumpIfNotGt { target } => compare_jump!(target, >, ops::gt),
+                    Op::JumpIfNotGe { target } => compare_jump!(target, >=, ops::ge),
+                    Op::JumpIfNotEq { target } => {
+                        let b = pop!();
+                        if !ops::equal(pop!(), b) {
+                            ip = code!().add(target as usize);
+                        }
+                    }
+                    Op::JumpIfNotNe { target } => {
+                        let b = pop!();
+                        if ops::equal(pop!(), b) {
                             ip = code!().add(target as usize);
                         }
                     }
@@ -816,6 +866,7 @@ fn verify(proto: &FunctionProto, n_globals: usize) {
         for (field, value) in op.operands() {
             let v = value as usize;
             let ok = match field {
+                "a" | "b" if matches!(op, Op::GetLocal2 { .. }) => v < max,
                 "slot" => v + slot_span <= max,
                 "k" => v < proto.consts.len(),
                 "target" | "exit" => v < proto.code.len(),
