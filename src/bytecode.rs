@@ -182,9 +182,13 @@ define_ops! {
     /// the bounds; runtime error unless both are ints; jump to `exit` if
     /// `counter >= limit`.
     ForRangePrep { slot: u32, exit: u32 } = "FOR_RANGE_PREP";
-    /// End of a range-loop iteration (a back-edge): `counter += 1`; if
-    /// `counter < limit` jump back to `target`.
-    ForRangeLoop { slot: u32, target: u32 } = "FOR_RANGE_LOOP";
+    /// End of a range-loop iteration (a back-edge), fused with what
+    /// surrounds it: drop every value above the hidden locals (`sp =
+    /// slot+2`: the body's locals and the loop variable), `counter += 1`;
+    /// if `counter < limit`, push the counter (the next iteration's fresh
+    /// loop variable) and jump back to `target`, the first instruction of
+    /// the body after the loop variable's `GetLocal`.
+    ForRangeNext { slot: u32, target: u32 } = "FOR_RANGE_NEXT";
     /// `for x in v`: local `slot` holds `v`. A map is replaced by an array of
     /// its keys (a snapshot); anything but an array or a map is a runtime
     /// error. Local `slot+1` (the index) is set to 0.
@@ -345,8 +349,8 @@ mod tests {
 
     #[test]
     fn names_and_operands() {
-        let op = Op::ForRangeLoop { slot: 3, target: 7 };
-        assert_eq!(op.name(), "FOR_RANGE_LOOP");
+        let op = Op::ForRangeNext { slot: 3, target: 7 };
+        assert_eq!(op.name(), "FOR_RANGE_NEXT");
         assert_eq!(op.operands(), vec![("slot", 3), ("target", 7)]);
         assert_eq!(Op::Add.operands(), vec![]);
     }

@@ -180,7 +180,7 @@ impl Compiler<'_> {
             | Op::JumpIfFalseOrPop { target: t }
             | Op::JumpIfTrueOrPop { target: t }
             | Op::Loop { target: t }
-            | Op::ForRangeLoop { target: t, .. } => *t = target,
+            | Op::ForRangeNext { target: t, .. } => *t = target,
             Op::ForRangePrep { exit, .. } | Op::ForInNext { exit, .. } => *exit = target,
             op => unreachable!("patching a non-jump {op:?}"),
         }
@@ -208,7 +208,7 @@ fn stack_effect(op: Op) -> i64 {
         Return | GetIndex => -1,
         PopN { n } => -i64::from(n),
         CloseUpvals { .. } | Jump { .. } | Loop { .. } => 0,
-        ForRangePrep { .. } | ForRangeLoop { .. } | ForInPrep { .. } => 0,
+        ForRangePrep { .. } | ForRangeNext { .. } | ForInPrep { .. } => 0,
         Neg | BitNot | Not | GetField { .. } | AddInt { .. } | SubInt { .. } => 0,
         Add | Sub | Mul | Div | Mod | BitAnd | BitOr | BitXor | Shl | Shr => -1,
         Eq | Ne | Lt | Le | Gt | Ge => -1,

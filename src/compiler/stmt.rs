@@ -228,11 +228,12 @@ impl Compiler<'_> {
         self.expr(end);
         self.declare_hidden();
         let prep = self.emit(Op::ForRangePrep { slot, exit: 0 }, span.line);
-        let body_start = self.here();
         self.emit(Op::GetLocal { slot }, var.span.line);
-        self.loop_body(var, body);
+        // `ForRangeNext` pushes the next loop variable itself.
+        let body_start = self.here();
+        self.loop_body(var, body, false);
         let back = self.emit(
-            Op::ForRangeLoop {
+            Op::ForRangeNext {
                 slot,
                 target: body_start,
             },
@@ -255,7 +256,7 @@ impl Compiler<'_> {
         self.emit(Op::ForInPrep { slot }, span.line);
         let header = self.here();
         let next = self.emit(Op::ForInNext { slot, exit: 0 }, span.line);
-        self.loop_body(var, body);
+        self.loop_body(var, body, true);
         let back = self.emit(Op::Loop { target: header }, span.line);
         self.end_loop(back, false, span);
         self.patch_to_here(next);
@@ -265,13 +266,19 @@ impl Compiler<'_> {
     /// A `for` body: the loop variable (already on the stack) in a scope of
     /// its own around the body's block, both left at the end of every
     /// iteration (closing what closures captured) with one `CloseUpvals`.
-    fn loop_body(&mut self, var: &Ident, body: &Block) {
+    /// `pop`: emit the pops too; without it the loop's back-edge
+    /// (`ForRangeNext`) drops the values itself.
+    fn loop_body(&mut self, var: &Ident, body: &Block, pop: bool) {
         self.begin_scope();
         let var_slot = self.declare_local(var);
         self.begin_loop_at(var_slot);
         self.begin_scope();
         self.stmts(&body.stmts);
-        self.end_scopes(2, body.span);
+        if pop {
+            self.end_scopes(2, body.span);
+        } else {
+            self.end_scopes_without_pops(2, body.span);
+        }
     }
 
     fn begin_loop(&mut self) {

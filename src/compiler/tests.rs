@@ -800,12 +800,11 @@ fn for_range_without_captures() {
     let code = vec![
         Int { v: 0 },
         Int { v: 3 },
-        ForRangePrep { slot: 1, exit: 8 },
+        ForRangePrep { slot: 1, exit: 7 },
         GetLocal { slot: 1 },
         Int { v: 5 },
-        SetLocal { slot: 3 }, // the fresh copy, not the counter
-        Pop,
-        ForRangeLoop { slot: 1, target: 3 },
+        SetLocal { slot: 3 },                // the fresh copy, not the counter
+        ForRangeNext { slot: 1, target: 4 }, // drops `i`, pushes the next one
         PopN { n: 2 },
         Nil,
         Return,
@@ -828,12 +827,11 @@ fn for_range_closes_captured_variables_each_iteration() {
     let code = vec![
         Int { v: 0 },
         Int { v: 3 },
-        ForRangePrep { slot: 1, exit: 8 },
+        ForRangePrep { slot: 1, exit: 7 },
         GetLocal { slot: 1 },
         Closure { proto: 0 },
         CloseUpvals { slot: 3 },
-        PopN { n: 2 },
-        ForRangeLoop { slot: 1, target: 3 },
+        ForRangeNext { slot: 1, target: 4 },
         PopN { n: 2 },
         Nil,
         Return,
@@ -878,26 +876,25 @@ fn break_and_continue_leave_captured_locals_through_stubs() {
     let code = vec![
         Int { v: 0 },
         Int { v: 9 },
-        ForRangePrep { slot: 1, exit: 22 },
+        ForRangePrep { slot: 1, exit: 21 },
         GetLocal { slot: 1 },
         GetLocal { slot: 3 },
         GetLocal { slot: 4 },
         JumpIfFalse { target: 8 },
-        Jump { target: 16 }, // break
+        Jump { target: 15 }, // break
         GetLocal { slot: 4 },
         JumpIfFalse { target: 11 },
-        Jump { target: 19 }, // continue
+        Jump { target: 18 }, // continue
         Closure { proto: 0 },
         CloseUpvals { slot: 3 },
-        PopN { n: 3 },
-        ForRangeLoop { slot: 1, target: 3 },
-        Jump { target: 22 },     // the loop is over: skip the stubs
+        ForRangeNext { slot: 1, target: 4 },
+        Jump { target: 21 },     // the loop is over: skip the stubs
         CloseUpvals { slot: 3 }, // the break's stub: leave i and x
         PopN { n: 2 },
-        Jump { target: 22 },
+        Jump { target: 21 },
         CloseUpvals { slot: 3 }, // the continue's stub
         PopN { n: 2 },
-        Jump { target: 14 },
+        Jump { target: 13 },
         PopN { n: 2 }, // exit: drop the counter and the limit
         Nil,
         Return,
@@ -1104,28 +1101,27 @@ fn nested_loops_and_uncaptured_exits() {
         Nil,
         DefineGlobal { g: 0 },
         GetGlobal { g: 0 },
-        JumpIfFalse { target: 25 },
+        JumpIfFalse { target: 24 },
         Int { v: 1 },
         Int { v: 0 },
         Int { v: 2 },
-        ForRangePrep { slot: 2, exit: 15 },
+        ForRangePrep { slot: 2, exit: 14 },
         GetLocal { slot: 2 },
-        Jump { target: 13 }, // break: through the stub that pops `i`
+        Jump { target: 12 }, // break: through the stub that pops `i`
+        ForRangeNext { slot: 2, target: 9 },
+        Jump { target: 14 },
         Pop,
-        ForRangeLoop { slot: 2, target: 8 },
-        Jump { target: 15 },
-        Pop,
-        Jump { target: 15 },
+        Jump { target: 14 },
         PopN { n: 2 },
         GetGlobal { g: 0 },
-        JumpIfFalse { target: 21 },
+        JumpIfFalse { target: 20 },
         Int { v: 2 },
-        Jump { target: 23 }, // continue: through the stub that pops `a` and `b`
+        Jump { target: 22 }, // continue: through the stub that pops `a` and `b`
         Pop,
         Pop,
         Loop { target: 2 },
         PopN { n: 2 }, // no CloseUpvals: nothing was captured
-        Jump { target: 22 },
+        Jump { target: 21 },
         Nil,
         Return,
     ];

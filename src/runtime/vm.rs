@@ -459,6 +459,17 @@ impl Vm {
                     binary!(a, b, Value::bool(a.as_int() $op b.as_int()), $slow)
                 };
             }
+            // `==` with the int/int case inline.
+            macro_rules! equal {
+                ($a:expr, $b:expr) => {{
+                    let (a, b): (Value, Value) = ($a, $b);
+                    if a.tag == TAG_INT && b.tag == TAG_INT {
+                        a.payload == b.payload
+                    } else {
+                        ops::equal(a, b)
+                    }
+                }};
+            }
             // `a -> a op v` with an immediate int `v`: the same fast path
             // and the same slow path as the unfused `Int v; op`.
             macro_rules! int_immediate {
@@ -585,11 +596,11 @@ impl Vm {
                     Op::Not => *sp.sub(1) = Value::bool(!top!().is_truthy()),
                     Op::Eq => {
                         let b = pop!();
-                        *sp.sub(1) = Value::bool(ops::equal(top!(), b));
+                        *sp.sub(1) = Value::bool(equal!(top!(), b));
                     }
                     Op::Ne => {
                         let b = pop!();
-                        *sp.sub(1) = Value::bool(!ops::equal(top!(), b));
+                        *sp.sub(1) = Value::bool(!equal!(top!(), b));
                     }
                     Op::Lt => compare!(<, ops::lt),
                     Op::Le => compare!(<=, ops::le),
@@ -610,13 +621,13 @@ impl Vm {
                     Op::JumpIfNotGe { target } => compare_jump!(target, >=, ops::ge),
                     Op::JumpIfNotEq { target } => {
                         let b = pop!();
-                        if !ops::equal(pop!(), b) {
+                        if !equal!(pop!(), b) {
                             ip = code!().add(target as usize);
                         }
                     }
                     Op::JumpIfNotNe { target } => {
                         let b = pop!();
-                        if ops::equal(pop!(), b) {
+                        if equal!(pop!(), b) {
                             ip = code!().add(target as usize);
                         }
                     }
@@ -653,12 +664,14 @@ impl Vm {
                             ip = code!().add(exit as usize);
                         }
                     }
-                    Op::ForRangeLoop { slot, target } => {
+                    Op::ForRangeNext { slot, target } => {
                         let counter = base.add(slot as usize);
+                        sp = counter.add(2);
                         // counter < limit held, so this cannot overflow.
                         let next = (*counter).as_int() + 1;
                         (*counter).payload = next as u64;
                         if next < (*counter.add(1)).as_int() {
+                            push!(Value::int(next));
                             back_edge!(target);
                         }
                     }
@@ -859,7 +872,7 @@ fn verify(proto: &FunctionProto, n_globals: usize) {
     for op in &proto.code {
         // Range loops use two slots, `for in` two slots.
         let slot_span = match op {
-            Op::ForRangePrep { .. } | Op::ForRangeLoop { .. } | Op::ForInPrep { .. } => 2,
+            Op::ForRangePrep { .. } | Op::ForRangeNext { .. } | Op::ForInPrep { .. } => 2,
             Op::ForInNext { .. } => 2,
             _ => 1,
         };
