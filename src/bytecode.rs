@@ -151,6 +151,9 @@ define_ops! {
     AddInt { v: i32 } = "ADD_INT";
     /// `a -> a-v`: exactly `Int v; Sub`, for `x - 1`.
     SubInt { v: i32 } = "SUB_INT";
+    /// `a -> a%v`: exactly `Int v; Mod` (including `division by zero` when
+    /// `v` is 0), for `x % 3`.
+    ModInt { v: i32 } = "MOD_INT";
 
     // ---- control flow ----------------------------------------------------
     /// Jump forward to `target`.

@@ -221,7 +221,7 @@ fn unary_op(op: UnOp) -> Op {
 }
 
 /// The fused form of `_ op rhs` when `rhs` is a small int literal and the
-/// operator has one (`AddInt`, `SubInt`).
+/// operator has one (`AddInt`, `SubInt`, `ModInt`).
 fn int_immediate(op: BinOp, rhs: &Expr) -> Option<Op> {
     let ExprKind::Int(i) = rhs.kind else {
         return None;
@@ -230,6 +230,7 @@ fn int_immediate(op: BinOp, rhs: &Expr) -> Option<Op> {
     match op {
         BinOp::Add => Some(Op::AddInt { v }),
         BinOp::Sub => Some(Op::SubInt { v }),
+        BinOp::Mod => Some(Op::ModInt { v }),
         _ => None,
     }
 }

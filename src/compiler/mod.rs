@@ -209,7 +209,8 @@ fn stack_effect(op: Op) -> i64 {
         PopN { n } => -i64::from(n),
         CloseUpvals { .. } | Jump { .. } | Loop { .. } => 0,
         ForRangePrep { .. } | ForRangeNext { .. } | ForInPrep { .. } => 0,
-        Neg | BitNot | Not | GetField { .. } | AddInt { .. } | SubInt { .. } => 0,
+        Neg | BitNot | Not | GetField { .. } => 0,
+        AddInt { .. } | SubInt { .. } | ModInt { .. } => 0,
         Add | Sub | Mul | Div | Mod | BitAnd | BitOr | BitXor | Shl | Shr => -1,
         Eq | Ne | Lt | Le | Gt | Ge => -1,
         // Fused compare-and-branch: pops both operands on either path.

@@ -608,6 +608,15 @@ impl Vm {
                     Op::Ge => compare!(>=, ops::ge),
                     Op::AddInt { v } => int_immediate!(v, wrapping_add, ops::add),
                     Op::SubInt { v } => int_immediate!(v, wrapping_sub, ops::sub),
+                    Op::ModInt { v } => {
+                        let a = top!();
+                        let b = Value::int(v as i64);
+                        *sp.sub(1) = if a.tag == TAG_INT {
+                            Value::int(tri!(ops::int_rem(a.as_int(), v as i64)))
+                        } else {
+                            tri!(ops::rem(a, b))
+                        };
+                    }
 
                     Op::Jump { target } => ip = code!().add(target as usize),
                     Op::JumpIfFalse { target } => {
