@@ -467,6 +467,45 @@ impl Vm {
                     binary!(a, b, Value::bool(a.as_int() $op b.as_int()), $slow)
                 };
             }
+            // `==` with the int/int case inline.
+            macro_rules! equal {
+                ($a:expr, $b:expr) => {{
+                    let (a, b): (Value, Value) = ($a, $b);
+                    if a.tag == TAG_INT && b.tag == TAG_INT {
+                        a.payload == b.payload
+                    } else {
+                        ops::equal(a, b)
+                    }
+                }};
+            }
+            // `a -> a op v` with an immediate int `v`: the same fast path
+            // and the same slow path as the unfused `Int v; op`.
+            macro_rules! int_immediate {
+                ($v:ident, $method:ident, $slow:path) => {{
+                    let a = top!();
+                    *sp.sub(1) = if a.tag == TAG_INT {
+                        Value::int(a.as_int().$method($v as i64))
+                    } else {
+                        tri!($slow(a, Value::int($v as i64)))
+                    };
+                }};
+            }
+            // Fused compare-and-branch: pops both operands, jumps unless
+            // `a op b` holds (NaN compares false, so it jumps).
+            macro_rules! compare_jump {
+                ($target:ident, $op:tt, $slow:path) => {{
+                    let b = pop!();
+                    let a = pop!();
+                    let holds = if a.tag == TAG_INT && b.tag == TAG_INT {
+                        a.as_int() $op b.as_int()
+                    } else {
+                        tri!($slow(a, b)).is_truthy()
+                    };
+                    if !holds {
+                        ip = code!().add($target as usize);
+                    }
+                }};
+            }
 
             loop {
                 let op = *ip;
@@ -487,6 +526,10 @@ impl Vm {
                     }
                     Op::GetLocal { slot } => push!(*base.add(slot as usize)),
                     Op::SetLocal { slot } => *base.add(slot as usize) = pop!(),
+                    Op::GetLocal2 { a, b } => {
+                        push!(*base.add(a as usize));
+                        push!(*base.add(b as usize));
+                    }
                     Op::GetUpval { idx } => {
                         let u = *(&*closure).upvals.get_unchecked(idx as usize);
                         push!(*(*u).location);
@@ -561,20 +604,47 @@ impl Vm {
                     Op::Not => *sp.sub(1) = Value::bool(!top!().is_truthy()),
                     Op::Eq => {
                         let b = pop!();
-                        *sp.sub(1) = Value::bool(ops::equal(top!(), b));
+                        *sp.sub(1) = Value::bool(equal!(top!(), b));
                     }
                     Op::Ne => {
                         let b = pop!();
-                        *sp.sub(1) = Value::bool(!ops::equal(top!(), b));
+                        *sp.sub(1) = Value::bool(!equal!(top!(), b));
                     }
                     Op::Lt => compare!(<, ops::lt),
                     Op::Le => compare!(<=, ops::le),
                     Op::Gt => compare!(>, ops::gt),
                     Op::Ge => compare!(>=, ops::ge),
+                    Op::AddInt { v } => int_immediate!(v, wrapping_add, ops::add),
+                    Op::SubInt { v } => int_immediate!(v, wrapping_sub, ops::sub),
+                    Op::ModInt { v } => {
+                        let a = top!();
+                        let b = Value::int(v as i64);
+                        *sp.sub(1) = if a.tag == TAG_INT {
+                            Value::int(tri!(ops::int_rem(a.as_int(), v as i64)))
+                        } else {
+                            tri!(ops::rem(a, b))
+                        };
+                    }
 
                     Op::Jump { target } => ip = code!().add(target as usize),
                     Op::JumpIfFalse { target } => {
                         if !pop!().is_truthy() {
+                            ip = code!().add(target as usize);
+                        }
+                    }
+                    Op::JumpIfNotLt { target } => compare_jump!(target, <, ops::lt),
+                    Op::JumpIfNotLe { target } => compare_jump!(target, <=, ops::le),
+                    Op::JumpIfNotGt { target } => compare_jump!(target, >, ops::gt),
+                    Op::JumpIfNotGe { target } => compare_jump!(target, >=, ops::ge),
+                    Op::JumpIfNotEq { target } => {
+                        let b = pop!();
+                        if !equal!(pop!(), b) {
+                            ip = code!().add(target as usize);
+                        }
+                    }
+                    Op::JumpIfNotNe { target } => {
+                        let b = pop!();
+                        if equal!(pop!(), b) {
                             ip = code!().add(target as usize);
                         }
                     }
@@ -611,12 +681,14 @@ impl Vm {
                             ip = code!().add(exit as usize);
                         }
                     }
-                    Op::ForRangeLoop { slot, target } => {
+                    Op::ForRangeNext { slot, target } => {
                         let counter = base.add(slot as usize);
+                        sp = counter.add(2);
                         // counter < limit held, so this cannot overflow.
                         let next = (*counter).as_int() + 1;
                         (*counter).payload = next as u64;
                         if next < (*counter.add(1)).as_int() {
+                            push!(Value::int(next));
                             back_edge!(target);
                         }
                     }
@@ -817,13 +889,14 @@ fn verify(proto: &FunctionProto, n_globals: usize) {
     for op in &proto.code {
         // Range loops use two slots, `for in` two slots.
         let slot_span = match op {
-            Op::ForRangePrep { .. } | Op::ForRangeLoop { .. } | Op::ForInPrep { .. } => 2,
+            Op::ForRangePrep { .. } | Op::ForRangeNext { .. } | Op::ForInPrep { .. } => 2,
             Op::ForInNext { .. } => 2,
             _ => 1,
         };
         for (field, value) in op.operands() {
             let v = value as usize;
             let ok = match field {
+                "a" | "b" if matches!(op, Op::GetLocal2 { .. }) => v < max,
                 "slot" => v + slot_span <= max,
                 "k" => v < proto.consts.len(),
                 "target" | "exit" => v < proto.code.len(),
