@@ -182,7 +182,8 @@ impl Compiler<'_> {
             Op::Add | Op::Sub | Op::Mul | Op::BitAnd | Op::BitOr | Op::BitXor => {
                 self.emit_int_arith(op, d)
             }
-            Op::Div | Op::Mod | Op::Shl | Op::Shr => {
+            Op::Div | Op::Mod => self.emit_div_mod(op, d),
+            Op::Shl | Op::Shr => {
                 self.call_checked(helpers::binary_helper(&op), d, 0, 0)
             }
             Op::Neg => self.emit_neg(d),
@@ -377,6 +378,32 @@ impl Compiler<'_> {
             _ => emit!(self ; xor rax, [r_base + b]),
         }
         emit!(self ; mov [r_base + a], rax ; jmp >done ; slow:);
+        self.call_checked(helpers::binary_helper(&op), d, 0, 0);
+        emit!(self ; done:);
+    }
+
+    /// Int `/` and `%` inline. `idiv` traps on a zero divisor and on
+    /// `i64::MIN / -1`, so both go elsewhere first: zero to the helper
+    /// (which raises `division by zero`), -1 to `neg` (wrapping) or 0.
+    fn emit_div_mod(&mut self, op: Op, d: u32) {
+        let (a, b) = (slot(d - 2) + 8, slot(d - 1) + 8);
+        self.guard_two_ints(d - 2, d - 1);
+        emit!(self
+            ; mov rax, [r_base + a]
+            ; mov rcx, [r_base + b]
+            ; test rcx, rcx
+            ; jz >slow
+            ; cmp rcx, -1
+            ; je >minus_one
+            ; cqo
+            ; idiv rcx
+        );
+        if op == Op::Mod {
+            emit!(self ; mov rax, rdx ; jmp >store ; minus_one: ; xor eax, eax);
+        } else {
+            emit!(self ; jmp >store ; minus_one: ; neg rax);
+        }
+        emit!(self ; store: ; mov [r_base + a], rax ; jmp >done ; slow:);
         self.call_checked(helpers::binary_helper(&op), d, 0, 0);
         emit!(self ; done:);
     }
