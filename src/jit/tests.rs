@@ -86,7 +86,7 @@ fn odd_and_even_stack_depths_at_helper_calls() {
          print(1, 2, 3, 4, 5);",
     );
     assert_eq!(err, None);
-    assert_eq!(out, "6 1[2] [1, 2, [3, 4, 5]]\n1 2 3 4 5\n");
+    assert_eq!(out, "8 1[2] [1, 2, [3, 4, 5]]\n1 2 3 4 5\n");
 }
 
 #[test]
@@ -106,7 +106,7 @@ fn allocating_helpers_under_gc_stress() {
          print(s[len(s) - 2] + s[len(s) - 1]);",
     );
     assert_eq!(err, None);
-    assert_eq!(out, "131\nab\n");
+    assert_eq!(out, "110\nab\n");
 }
 
 #[test]
