@@ -36,6 +36,14 @@ struct TierOptions {
     /// reaches N; 0 compiles every function before it first runs.
     #[arg(long, global = true, value_name = "N")]
     jit_threshold: Option<u32>,
+
+    /// Print JIT statistics to stderr at exit.
+    #[arg(long, global = true)]
+    jit_stats: bool,
+
+    /// Most bytes of machine code the JIT may install (default 64 MiB).
+    #[arg(long, global = true, value_name = "BYTES")]
+    jit_code_limit: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -60,7 +68,7 @@ enum Command {
 }
 
 /// The default hotness threshold (see docs/jit.md).
-const DEFAULT_JIT_THRESHOLD: u32 = 1000;
+const DEFAULT_JIT_THRESHOLD: u32 = toyc::jit::DEFAULT_THRESHOLD;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -106,6 +114,8 @@ fn vm_options(tiers: &TierOptions) -> VmOptions {
     VmOptions {
         gc_stress: std::env::var_os("TOYC_GC_STRESS").is_some_and(|v| v != "0"),
         jit_threshold,
+        jit_code_limit: tiers.jit_code_limit,
+        jit_stats: tiers.jit_stats,
         interrupt: Arc::new(AtomicBool::new(false)),
     }
 }

@@ -38,6 +38,7 @@ use super::value::{
 };
 use crate::bytecode::{BUILTIN_NAMES, Constant, FunctionProto, GlobalNames, Op};
 use crate::diag::{RuntimeError, TraceEntry};
+use crate::jit::Jit;
 
 /// Value slots in the VM stack (16 MiB of address space; untouched pages
 /// cost no memory).
@@ -58,25 +59,31 @@ pub struct Frame {
 
 pub struct Vm {
     pub(crate) heap: Heap,
-    stack: NonNull<Value>,
+    pub(crate) stack: NonNull<Value>,
     /// Stack index of the first free slot (synced from the dispatch loop).
-    sp: usize,
-    frames: Vec<Frame>,
+    pub(crate) sp: usize,
+    pub(crate) frames: Vec<Frame>,
     /// Open upvalues, sorted by the slot they point at.
     open_upvals: Vec<*mut UpvalObj>,
-    globals: Vec<Value>,
+    pub(crate) globals: Vec<Value>,
     global_names: Vec<String>,
     /// Every function ever loaded; kept for the VM's lifetime. Boxed so a
     /// function's address (held by closures and frames) never moves.
     #[allow(clippy::vec_box)]
     functions: Vec<Box<FuncObj>>,
     /// `byte_strings[b]`: the one-byte string `b`, so `s[i]` never allocates.
-    byte_strings: Vec<Value>,
+    pub(crate) byte_strings: Vec<Value>,
     /// Values a builtin holds across an allocation.
     pub(crate) temp_roots: Vec<Value>,
     pub(crate) out: BufWriter<Box<dyn Write>>,
-    opts: VmOptions,
+    pub(crate) opts: VmOptions,
     pub(crate) started: Instant,
+    // ---- JIT hooks (see `crate::jit`) ----
+    /// The JIT's state; `None` with `--no-jit`.
+    pub(crate) jit: Option<Box<Jit>>,
+    /// The error a runtime helper raised inside compiled code, until the
+    /// entry path (`enter_compiled`) hands it to the caller.
+    pub(crate) jit_error: Option<RuntimeError>,
 }
 
 fn stack_layout() -> std::alloc::Layout {
@@ -90,7 +97,7 @@ impl Drop for Vm {
     }
 }
 
-fn arity_error(expected: u32, got: u32) -> String {
+pub(crate) fn arity_error(expected: u32, got: u32) -> String {
     let noun = if expected == 1 {
         "argument"
     } else {
@@ -121,6 +128,8 @@ impl Vm {
             byte_strings,
             temp_roots: Vec::new(),
             out: BufWriter::new(out),
+            jit: Jit::for_options(&opts),
+            jit_error: None,
             opts,
             started: Instant::now(),
         }
@@ -145,7 +154,14 @@ impl Vm {
             pc: 0,
             base: 0,
         });
-        let result = self.execute();
+        // JIT hook: with threshold 0 the script is compiled already.
+        let result = match self.jit_before_run(func) {
+            Some(entry) => self.enter_compiled(entry, 0, 0).map(|()| {
+                // SAFETY: compiled code left the script's result in slot 0.
+                unsafe { *self.stack.as_ptr() }
+            }),
+            None => self.execute(),
+        };
         match result {
             Ok(_) => self.sp = 0,
             Err(_) => {
@@ -227,7 +243,11 @@ impl Vm {
         self.heap.new_array(items)
     }
 
-    fn alloc_closure(&mut self, func: *const FuncObj, upvals: Box<[*mut UpvalObj]>) -> Value {
+    pub(crate) fn alloc_closure(
+        &mut self,
+        func: *const FuncObj,
+        upvals: Box<[*mut UpvalObj]>,
+    ) -> Value {
         self.gc_point();
         self.heap.new_closure(func, upvals)
     }
@@ -264,11 +284,13 @@ impl Vm {
             // SAFETY: as above.
             unsafe { (*ptr).children.push(c) };
         }
+        // JIT hook: threshold 0 compiles every function when it is loaded.
+        self.jit_after_load(ptr);
         ptr
     }
 
     /// The upvalue for stack slot `slot`, shared if one is already open.
-    fn capture_upval(&mut self, slot: *mut Value) -> *mut UpvalObj {
+    pub(crate) fn capture_upval(&mut self, slot: *mut Value) -> *mut UpvalObj {
         let mut i = self.open_upvals.len();
         while i > 0 {
             let u = self.open_upvals[i - 1];
@@ -290,7 +312,7 @@ impl Vm {
 
     /// Closes every open upvalue pointing at `from` or above.
     #[inline]
-    fn close_upvals(&mut self, from: *mut Value) {
+    pub(crate) fn close_upvals(&mut self, from: *mut Value) {
         while let Some(&u) = self.open_upvals.last() {
             // SAFETY: open upvalues are live and point at live stack slots.
             unsafe {
@@ -310,7 +332,7 @@ impl Vm {
     /// innermost frame's pc (one past the failing instruction).
     #[cold]
     #[inline(never)]
-    fn error(&mut self, message: String, pc: usize) -> RuntimeError {
+    pub(crate) fn error(&mut self, message: String, pc: usize) -> RuntimeError {
         if let Some(top) = self.frames.last_mut() {
             top.pc = pc;
         }
@@ -330,7 +352,7 @@ impl Vm {
         RuntimeError { message, trace }
     }
 
-    fn undefined_global(&self, g: u32) -> String {
+    pub(crate) fn undefined_global(&self, g: u32) -> String {
         format!("undefined variable '{}'", self.global_names[g as usize])
     }
 
@@ -338,7 +360,7 @@ impl Vm {
 
     /// Runs from the top frame until it returns.
     #[allow(clippy::too_many_lines)]
-    fn execute(&mut self) -> Result<Value, RuntimeError> {
+    pub(crate) fn execute(&mut self) -> Result<Value, RuntimeError> {
         let entry_depth = self.frames.len() - 1;
         let interrupt = self.opts.interrupt.clone();
 
@@ -442,6 +464,23 @@ impl Vm {
                         throw!("interrupted".to_string());
                     }
                     ip = code!().add($target as usize);
+                    // JIT hook: on-stack replacement at a hot loop header.
+                    let entry = self.jit_entry_for_loop(f);
+                    if !entry.is_null() {
+                        sync!();
+                        let at = frame_base_index(self, base);
+                        if let Err(e) = self.enter_compiled(entry, at, $target as usize) {
+                            return Err(e);
+                        }
+                        // The compiled code ran the frame to its `Return`.
+                        let result = *base;
+                        sp = base.add(1);
+                        if self.frames.len() == entry_depth {
+                            sync!();
+                            return Ok(result);
+                        }
+                        enter_top_frame!();
+                    }
                 }};
             }
             // Binary operator with an inline int/int fast path.
@@ -757,6 +796,21 @@ impl Vm {
                                 base: new_base,
                             });
                             f.hotness.set(f.hotness.get().saturating_add(1));
+                            // JIT hook: run the callee's machine code if it
+                            // has (or now gets) some.
+                            let entry = self.jit_entry_for_call(f);
+                            if !entry.is_null() {
+                                if self.jit_native_stack_low() {
+                                    self.frames.pop();
+                                    throw!("stack overflow".to_string());
+                                }
+                                sync!();
+                                if let Err(e) = self.enter_compiled(entry, new_base, 0) {
+                                    return Err(e);
+                                }
+                                sp = callee_slot.add(1);
+                                continue;
+                            }
                             closure = c;
                             base = callee_slot;
                             ip = code!();
@@ -849,6 +903,13 @@ impl Vm {
             }
         }
     }
+}
+
+/// The stack index of a frame base pointer.
+#[inline]
+fn frame_base_index(vm: &Vm, base: *mut Value) -> usize {
+    // SAFETY: `base` points into the VM stack.
+    unsafe { base.offset_from(vm.stack.as_ptr()) as usize }
 }
 
 /// Shifts with the count taken modulo 64, as inherent-method-like helpers so
