@@ -28,21 +28,33 @@ fn effect(op: &Op, d: i64) -> (Option<i64>, Option<(u32, i64)>) {
     match *op {
         Nil | True | False | Int { .. } | Const { .. } | Dup | GetLocal { .. } => next(1),
         GetUpval { .. } | GetGlobal { .. } | GetBuiltin { .. } | Closure { .. } => next(1),
-        Dup2 => next(2),
+        Dup2 | GetLocal2 { .. } => next(2),
         Pop | SetLocal { .. } | SetUpval { .. } | SetGlobal { .. } | DefineGlobal { .. } => {
             next(-1)
         }
         PopN { n } => next(-(n as i64)),
         CloseUpvals { .. } | Neg | BitNot | Not | GetField { .. } => next(0),
+        AddInt { .. } | SubInt { .. } | ModInt { .. } => next(0),
         Add | Sub | Mul | Div | Mod | BitAnd | BitOr | BitXor | Shl | Shr => next(-1),
         Eq | Ne | Lt | Le | Gt | Ge | GetIndex => next(-1),
         Jump { target } | Loop { target } => (None, Some((target, d))),
         JumpIfFalse { target } => (Some(d - 1), Some((target, d - 1))),
+        JumpIfNotLt { target }
+        | JumpIfNotLe { target }
+        | JumpIfNotGt { target }
+        | JumpIfNotGe { target }
+        | JumpIfNotEq { target }
+        | JumpIfNotNe { target } => (Some(d - 2), Some((target, d - 2))),
         JumpIfFalseOrPop { target } | JumpIfTrueOrPop { target } => {
             (Some(d - 1), Some((target, d)))
         }
         ForRangePrep { exit, .. } => (Some(d), Some((exit, d))),
-        ForRangeLoop { target, .. } => (Some(d), Some((target, d))),
+        // Resets the depth to the hidden locals whatever the body left
+        // (see `Op::ForRangeNext`), then pushes the next loop variable.
+        ForRangeNext { slot, target } => {
+            let hidden = slot as i64 + 2;
+            (Some(hidden), Some((target, hidden + 1)))
+        }
         ForInPrep { .. } => next(0),
         ForInNext { exit, .. } => (Some(d + 1), Some((exit, d))),
         Call { argc } => next(-(argc as i64)),
@@ -64,7 +76,7 @@ pub fn analyze(proto: &FunctionProto) -> Result<Analysis, String> {
     for (pc, op) in proto.code.iter().enumerate() {
         if let (_, Some((t, _))) = effect(op, 0) {
             is_target[t as usize] = true;
-            if matches!(op, Op::Loop { .. } | Op::ForRangeLoop { .. }) && !loop_headers.contains(&t)
+            if matches!(op, Op::Loop { .. } | Op::ForRangeNext { .. }) && !loop_headers.contains(&t)
             {
                 loop_headers.push(t);
             }
@@ -79,6 +91,9 @@ pub fn analyze(proto: &FunctionProto) -> Result<Analysis, String> {
         }
         match depth[pc] {
             Some(old) if old as i64 == d => continue,
+            // `ForRangeNext` drops whatever is above its hidden locals, so
+            // paths may reach it at different depths (`continue` stubs).
+            Some(_) if matches!(proto.code[pc], Op::ForRangeNext { .. }) => continue,
             Some(old) => return Err(format!("depth {old} and {d} meet at {pc}")),
             None => depth[pc] = Some(d as u32),
         }

@@ -169,6 +169,7 @@ impl Compiler<'_> {
             Op::Dup => self.emit_dup(d),
             Op::Dup2 => self.emit_dup2(d),
             Op::GetLocal { slot } => self.emit_get_local(d, slot),
+            Op::GetLocal2 { a, b } => self.emit_get_local2(d, a, b),
             Op::SetLocal { slot } => self.emit_set_local(d, slot),
             Op::GetUpval { idx } => self.call_checked(helpers::jit_get_upval, d, idx as u64, 0),
             Op::SetUpval { idx } => self.call_checked(helpers::jit_set_upval, d, idx as u64, 0),
@@ -183,8 +184,9 @@ impl Compiler<'_> {
                 self.emit_int_arith(op, d)
             }
             Op::Div | Op::Mod => self.emit_div_mod(op, d),
-            Op::Shl | Op::Shr => {
-                self.call_checked(helpers::binary_helper(&op), d, 0, 0)
+            Op::Shl | Op::Shr => self.call_checked(helpers::binary_helper(&op), d, 0, 0),
+            Op::AddInt { v } | Op::SubInt { v } | Op::ModInt { v } => {
+                self.emit_int_immediate(op, d, v)
             }
             Op::Neg => self.emit_neg(d),
             Op::BitNot => self.emit_bit_not(d),
@@ -192,11 +194,17 @@ impl Compiler<'_> {
             Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge => return self.emit_compare(op, d),
             Op::Jump { target } => self.emit_jump(target),
             Op::JumpIfFalse { target } => self.emit_jump_if_false(d, target),
+            Op::JumpIfNotLt { target } => self.emit_compare_jump(Op::Lt, d, target),
+            Op::JumpIfNotLe { target } => self.emit_compare_jump(Op::Le, d, target),
+            Op::JumpIfNotGt { target } => self.emit_compare_jump(Op::Gt, d, target),
+            Op::JumpIfNotGe { target } => self.emit_compare_jump(Op::Ge, d, target),
+            Op::JumpIfNotEq { target } => self.emit_compare_jump(Op::Eq, d, target),
+            Op::JumpIfNotNe { target } => self.emit_compare_jump(Op::Ne, d, target),
             Op::JumpIfFalseOrPop { target } => self.emit_jump_if_false_or_pop(d, target),
             Op::JumpIfTrueOrPop { target } => self.emit_jump_if_true_or_pop(d, target),
             Op::Loop { target } => self.emit_loop(d, target),
             Op::ForRangePrep { slot, exit } => self.emit_for_range_prep(d, slot, exit),
-            Op::ForRangeLoop { slot, target } => self.emit_for_range_loop(d, slot, target),
+            Op::ForRangeNext { slot, target } => self.emit_for_range_next(slot, target),
             Op::ForInPrep { slot } => {
                 self.call_checked(helpers::jit_for_in_prep, d, slot as u64, 0)
             }
@@ -305,6 +313,11 @@ impl Compiler<'_> {
         self.copy_slot(s, d);
     }
 
+    fn emit_get_local2(&mut self, d: u32, a: u32, b: u32) {
+        self.copy_slot(a, d);
+        self.copy_slot(b, d + 1);
+    }
+
     fn emit_set_local(&mut self, d: u32, s: u32) {
         self.copy_slot(d - 1, s);
     }
@@ -405,6 +418,43 @@ impl Compiler<'_> {
         }
         emit!(self ; store: ; mov [r_base + a], rax ; jmp >done ; slow:);
         self.call_checked(helpers::binary_helper(&op), d, 0, 0);
+        emit!(self ; done:);
+    }
+
+    /// `x + v`, `x - v`, `x % v` with `v` an immediate. The int paths are
+    /// inline; `% v` only when `v` is a positive constant, where `idiv`
+    /// can neither trap nor overflow. The helper does the rest.
+    fn emit_int_immediate(&mut self, op: Op, d: u32, v: i32) {
+        let s = slot(d - 1);
+        emit!(self
+            ; cmp QWORD [r_base + s], TAG_INT as i32
+            ; jne >slow
+        );
+        let kind = match op {
+            Op::AddInt { .. } => {
+                emit!(self ; add QWORD [r_base + s + 8], v ; jmp >done);
+                helpers::IMM_ADD
+            }
+            Op::SubInt { .. } => {
+                emit!(self ; sub QWORD [r_base + s + 8], v ; jmp >done);
+                helpers::IMM_SUB
+            }
+            _ => {
+                if v > 0 {
+                    emit!(self
+                        ; mov rax, [r_base + s + 8]
+                        ; mov ecx, v
+                        ; cqo
+                        ; idiv rcx
+                        ; mov [r_base + s + 8], rdx
+                        ; jmp >done
+                    );
+                }
+                helpers::IMM_MOD
+            }
+        };
+        emit!(self ; slow:);
+        self.call_checked(helpers::jit_int_immediate, d, kind, v as i64 as u64);
         emit!(self ; done:);
     }
 
@@ -513,6 +563,21 @@ impl Compiler<'_> {
         }
     }
 
+    /// `JumpIfNot<op>`: the compiler's own fused compare-and-branch (see
+    /// `Op::JumpIfNotLt`). Int operands: one `cmp; jcc`. Otherwise the
+    /// comparison helper stores the bool in `base[d-2]` and we test it.
+    fn emit_compare_jump(&mut self, op: Op, d: u32, target: u32) {
+        let (a, b) = (slot(d - 2) + 8, slot(d - 1) + 8);
+        let t = self.labels[target as usize];
+        self.guard_two_ints(d - 2, d - 1);
+        emit!(self ; mov rax, [r_base + a] ; cmp rax, [r_base + b]);
+        self.jump_unless(op, t);
+        emit!(self ; jmp >done ; slow:);
+        self.call_checked(helpers::binary_helper(&op), d, 0, 0);
+        self.branch_if_falsy(d - 2, t);
+        emit!(self ; done:);
+    }
+
     /// `setcc al` for a comparison, after `cmp a, b`.
     fn set_flag(&mut self, op: Op) {
         match op {
@@ -595,18 +660,22 @@ impl Compiler<'_> {
         emit!(self ; jmp =>err ; done:);
     }
 
-    /// `counter += 1; if counter < limit goto target` (counter < limit held,
-    /// so the increment cannot overflow).
-    fn emit_for_range_loop(&mut self, d: u32, s: u32, target: u32) {
-        let (c, l) = (slot(s) + 8, slot(s + 1) + 8);
+    /// `counter += 1; if counter < limit { push counter; goto target }`
+    /// (counter < limit held, so the increment cannot overflow). Whatever
+    /// the body left above the hidden locals is dropped by the static
+    /// depth alone: the loop variable goes to slot `s + 2`.
+    fn emit_for_range_next(&mut self, s: u32, target: u32) {
+        let (c, l, var) = (slot(s) + 8, slot(s + 1) + 8, slot(s + 2));
         emit!(self
             ; mov rax, [r_base + c]
             ; add rax, 1
             ; mov [r_base + c], rax
             ; cmp rax, [r_base + l]
             ; jge >exit
+            ; mov QWORD [r_base + var], TAG_INT as i32
+            ; mov [r_base + var + 8], rax
         );
-        self.emit_loop(d, target);
+        self.emit_loop(s + 3, target);
         emit!(self ; exit:);
     }
 

@@ -39,6 +39,15 @@
 //! own methods: the same functions the interpreter calls, so the tiers
 //! cannot disagree. Helpers clobber every caller-saved register (they are
 //! ordinary Rust functions) and never move the VM stack.
+//!
+//! # Safety
+//!
+//! Every helper is `unsafe` with one shared contract instead of a section
+//! each: it may only be called by compiled code (or a test standing in for
+//! it) with the running VM, the base of a live frame of that VM, and the
+//! static depth and pc of the instruction it implements, so that every slot
+//! it reads or writes lies inside that frame.
+#![allow(clippy::missing_safety_doc)] // the shared contract above
 
 use crate::bytecode::Op;
 use crate::runtime::Value;
@@ -55,7 +64,7 @@ pub const OK: u64 = 0;
 pub const ERROR: u64 = 1;
 
 /// The type every helper has (see the module docs).
-pub type Helper = extern "sysv64" fn(*mut Vm, *mut Value, u32, u32, u64, u64) -> u64;
+pub type Helper = unsafe extern "sysv64" fn(*mut Vm, *mut Value, u32, u32, u64, u64) -> u64;
 
 /// Makes the VM's stack top `base + depth`, so a collection sees every live
 /// slot of this frame.
@@ -104,7 +113,7 @@ fn finish(vm: &mut Vm, slot: *mut Value, r: Result<Value, String>, pc: u32) -> u
 
 /// The slow path of `Add`: `base[depth-2] = base[depth-2] + base[depth-1]`.
 /// May allocate (string concatenation) and raise (bad operand types).
-pub extern "sysv64" fn jit_add(
+pub unsafe extern "sysv64" fn jit_add(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -132,7 +141,7 @@ pub extern "sysv64" fn jit_add(
 macro_rules! binary_helper {
     ($($name:ident => $f:expr;)*) => {$(
         #[doc = concat!("Slow path of a binary operator (`", stringify!($f), "`): reads `base[depth-2]`, `base[depth-1]`, writes `base[depth-2]`. Never allocates; may raise.")]
-        pub extern "sysv64" fn $name(vm: *mut Vm, base: *mut Value, depth: u32, pc: u32, _: u64, _: u64) -> u64 {
+        pub unsafe extern "sysv64" fn $name(vm: *mut Vm, base: *mut Value, depth: u32, pc: u32, _: u64, _: u64) -> u64 {
             // SAFETY: see the module docs: compiled code passes a valid frame.
             unsafe {
                 let (vm, a) = operand(vm, base, depth, 2);
@@ -161,8 +170,40 @@ binary_helper! {
     jit_ne => |a, b| Ok(Value::bool(!ops::equal(a, b)));
 }
 
+/// `jit_int_immediate`'s operator selector (`a`): `AddInt`.
+pub const IMM_ADD: u64 = 0;
+/// `jit_int_immediate`'s operator selector: `SubInt`.
+pub const IMM_SUB: u64 = 1;
+/// `jit_int_immediate`'s operator selector: `ModInt`.
+pub const IMM_MOD: u64 = 2;
+
+/// Slow path of `AddInt`/`SubInt`/`ModInt`: `base[depth-1] = base[depth-1]
+/// op v`, with `op` chosen by `a` ([`IMM_ADD`], ...) and `v` in `b` (an
+/// `i32` sign-extended). The same semantics as `Int v; Add` etc. Never
+/// allocates; may raise (bad operand type, `division by zero`).
+pub unsafe extern "sysv64" fn jit_int_immediate(
+    vm: *mut Vm,
+    base: *mut Value,
+    depth: u32,
+    pc: u32,
+    a: u64,
+    b: u64,
+) -> u64 {
+    // SAFETY: see the module docs: compiled code passes a valid frame.
+    unsafe {
+        let (vm, x) = operand(vm, base, depth, 1);
+        let v = Value::int(b as i64);
+        let r = match a {
+            IMM_ADD => ops::add(*x, v),
+            IMM_SUB => ops::sub(*x, v),
+            _ => ops::rem(*x, v),
+        };
+        finish(vm, x, r, pc)
+    }
+}
+
 /// Slow path of `Neg`: `base[depth-1] = -base[depth-1]`. May raise.
-pub extern "sysv64" fn jit_neg(
+pub unsafe extern "sysv64" fn jit_neg(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -178,7 +219,7 @@ pub extern "sysv64" fn jit_neg(
 }
 
 /// Slow path of `BitNot`: `base[depth-1] = ~base[depth-1]`. May raise.
-pub extern "sysv64" fn jit_bit_not(
+pub unsafe extern "sysv64" fn jit_bit_not(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -195,7 +236,7 @@ pub extern "sysv64" fn jit_bit_not(
 
 /// Raises `undefined variable` for global `a` (the inline check of
 /// `GetGlobal`/`SetGlobal` found it undefined). Always returns [`ERROR`].
-pub extern "sysv64" fn jit_undefined_global(
+pub unsafe extern "sysv64" fn jit_undefined_global(
     vm: *mut Vm,
     _: *mut Value,
     _: u32,
@@ -211,7 +252,7 @@ pub extern "sysv64" fn jit_undefined_global(
 
 /// Raises `interrupted` after clearing the interrupt flag (a back-edge poll
 /// found it set). Always returns [`ERROR`].
-pub extern "sysv64" fn jit_interrupted(
+pub unsafe extern "sysv64" fn jit_interrupted(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -230,7 +271,7 @@ pub extern "sysv64" fn jit_interrupted(
 
 /// Raises the `range bounds must be ints` error of `ForRangePrep` for the
 /// bounds in locals `a` and `a+1`. Always returns [`ERROR`].
-pub extern "sysv64" fn jit_range_error(
+pub unsafe extern "sysv64" fn jit_range_error(
     vm: *mut Vm,
     base: *mut Value,
     _: u32,
@@ -258,7 +299,7 @@ unsafe fn running_closure<'a>(base: *mut Value) -> &'a ClosureObj {
 
 /// `GetUpval a`: pushes upvalue `a` of the running closure to
 /// `base[depth]`. Never allocates or raises.
-pub extern "sysv64" fn jit_get_upval(
+pub unsafe extern "sysv64" fn jit_get_upval(
     _: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -276,7 +317,7 @@ pub extern "sysv64" fn jit_get_upval(
 
 /// `SetUpval a`: pops `base[depth-1]` into upvalue `a`. Never allocates or
 /// raises.
-pub extern "sysv64" fn jit_set_upval(
+pub unsafe extern "sysv64" fn jit_set_upval(
     _: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -294,7 +335,7 @@ pub extern "sysv64" fn jit_set_upval(
 
 /// `CloseUpvals a`: closes the open upvalues at `base[a]` and above. Never
 /// allocates or raises.
-pub extern "sysv64" fn jit_close_upvals(
+pub unsafe extern "sysv64" fn jit_close_upvals(
     vm: *mut Vm,
     base: *mut Value,
     _: u32,
@@ -310,7 +351,7 @@ pub extern "sysv64" fn jit_close_upvals(
 /// `Return`'s bookkeeping, after compiled code stored the result in
 /// `base[0]`: closes the frame's upvalues and pops its frame record. Never
 /// allocates or raises.
-pub extern "sysv64" fn jit_return(
+pub unsafe extern "sysv64" fn jit_return(
     vm: *mut Vm,
     base: *mut Value,
     _: u32,
@@ -329,7 +370,7 @@ pub extern "sysv64" fn jit_return(
 
 /// `Closure a`: creates a closure of nested function `a` and stores it at
 /// `base[depth]`. Allocates (upvalues, the closure).
-pub extern "sysv64" fn jit_closure(
+pub unsafe extern "sysv64" fn jit_closure(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -359,7 +400,7 @@ pub extern "sysv64" fn jit_closure(
 
 /// `NewArray a`: replaces the top `a` values by an array of them.
 /// Allocates.
-pub extern "sysv64" fn jit_new_array(
+pub unsafe extern "sysv64" fn jit_new_array(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -380,7 +421,7 @@ pub extern "sysv64" fn jit_new_array(
 
 /// `NewMap a`: replaces the top `2a` values (key, value, ...) by a map.
 /// Allocates; raises `invalid map key type`.
-pub extern "sysv64" fn jit_new_map(
+pub unsafe extern "sysv64" fn jit_new_map(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -409,7 +450,7 @@ pub extern "sysv64" fn jit_new_map(
 
 /// Slow path of `GetIndex`: `base[depth-2] = base[depth-2][base[depth-1]]`.
 /// Never allocates (one-byte strings are preallocated); may raise.
-pub extern "sysv64" fn jit_get_index(
+pub unsafe extern "sysv64" fn jit_get_index(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -427,7 +468,7 @@ pub extern "sysv64" fn jit_get_index(
 
 /// Slow path of `SetIndex`: `obj[idx] = v` for the top three values. May
 /// raise; never allocates (map inserts grow Rust memory, not GC objects).
-pub extern "sysv64" fn jit_set_index(
+pub unsafe extern "sysv64" fn jit_set_index(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -447,7 +488,7 @@ pub extern "sysv64" fn jit_set_index(
 
 /// `GetField`: `base[depth-1] = base[depth-1].name` where `a` is the payload
 /// (string pointer) of the constant `name`. May raise.
-pub extern "sysv64" fn jit_get_field(
+pub unsafe extern "sysv64" fn jit_get_field(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -465,7 +506,7 @@ pub extern "sysv64" fn jit_get_field(
 
 /// `SetField`: `obj.name = v` for the top two values; `a` as in
 /// [`jit_get_field`]. May raise.
-pub extern "sysv64" fn jit_set_field(
+pub unsafe extern "sysv64" fn jit_set_field(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -487,7 +528,7 @@ pub extern "sysv64" fn jit_set_field(
 /// `ForInPrep a`: turns a map in local `a` into an array of its keys,
 /// raises unless it is an array or a map, sets local `a+1` to 0.
 /// Allocates (the key array).
-pub extern "sysv64" fn jit_for_in_prep(
+pub unsafe extern "sysv64" fn jit_for_in_prep(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -524,7 +565,7 @@ pub extern "sysv64" fn jit_for_in_prep(
 /// * Raises `cannot call`, arity errors and `stack overflow` (frame limit,
 ///   VM stack, or the native stack budget). May allocate (builtins, and
 ///   anything the interpreted callee does).
-pub extern "sysv64" fn jit_call(
+pub unsafe extern "sysv64" fn jit_call(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -615,6 +656,7 @@ pub fn symbols() -> Vec<(usize, &'static str)> {
         jit_ge,
         jit_eq,
         jit_ne,
+        jit_int_immediate,
         jit_neg,
         jit_bit_not,
         jit_undefined_global,

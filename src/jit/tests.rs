@@ -43,7 +43,11 @@ fn run_with(src: &str, opts: VmOptions) -> Outcome {
         let result = vm.run(script, &globals);
         vm.flush();
         let err = result.err().map(|e| {
-            let trace = e.trace.iter().map(|t| (t.function.clone(), t.line)).collect();
+            let trace = e
+                .trace
+                .iter()
+                .map(|t| (t.function.clone(), t.line))
+                .collect();
             (e.message, trace)
         });
         let text = String::from_utf8_lossy(&out.0.borrow()).into_owned();

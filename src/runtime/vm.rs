@@ -469,9 +469,7 @@ impl Vm {
                     if !entry.is_null() {
                         sync!();
                         let at = frame_base_index(self, base);
-                        if let Err(e) = self.enter_compiled(entry, at, $target as usize) {
-                            return Err(e);
-                        }
+                        self.enter_compiled(entry, at, $target as usize)?;
                         // The compiled code ran the frame to its `Return`.
                         let result = *base;
                         sp = base.add(1);
@@ -805,9 +803,7 @@ impl Vm {
                                     throw!("stack overflow".to_string());
                                 }
                                 sync!();
-                                if let Err(e) = self.enter_compiled(entry, new_base, 0) {
-                                    return Err(e);
-                                }
+                                self.enter_compiled(entry, new_base, 0)?;
                                 sp = callee_slot.add(1);
                                 continue;
                             }
