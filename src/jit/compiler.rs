@@ -217,15 +217,24 @@ impl Compiler<'_> {
             Op::GetIndex => self.emit_get_index(d),
             Op::SetIndex => self.emit_set_index(d),
             Op::GetField { k } => {
-                let name = self.func.consts[k as usize].payload;
-                self.call_checked(helpers::jit_get_field, d, name, 0)
+                let (name, hint) = self.field_operands(k);
+                self.call_checked(helpers::jit_get_field, d, name, hint)
             }
             Op::SetField { k } => {
-                let name = self.func.consts[k as usize].payload;
-                self.call_checked(helpers::jit_set_field, d, name, 0)
+                let (name, hint) = self.field_operands(k);
+                self.call_checked(helpers::jit_set_field, d, name, hint)
             }
         }
         1
+    }
+
+    /// A field instruction's helper operands: the name's string object and
+    /// the address of this instruction's inline-cache slot (both live as
+    /// long as the function).
+    fn field_operands(&self, k: u32) -> (u64, u64) {
+        let name = self.func.consts[k as usize].payload;
+        let hint = &self.func.field_hints[self.pc] as *const _ as u64;
+        (name, hint)
     }
 
     // ---- helper calls ------------------------------------------------------
@@ -425,6 +434,7 @@ impl Compiler<'_> {
         self.load_number(b, 1);
     }
 
+    #[allow(clippy::useless_conversion)] // inside dynasm's `Rx(..)` expansion
     fn load_number(&mut self, s: u32, xmm: u8) {
         let s = slot(s);
         emit!(self
