@@ -31,9 +31,18 @@ use super::analysis::{Analysis, analyze};
 use super::asm::jit_asm;
 use super::asm::prelude::*;
 use super::helpers::{self, Helper};
+use super::tier::{CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END, CTX_VM_STACK_START};
 use crate::bytecode::Op;
-use crate::runtime::heap::{ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, FuncObj};
-use crate::runtime::value::{TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_FLOAT, TAG_INT, TAG_UNDEF};
+use crate::runtime::heap::{
+    ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET, FUNC_ARITY_OFFSET,
+    FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj,
+};
+use crate::runtime::value::{
+    TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_FLOAT, TAG_FUNCTION, TAG_INT, TAG_UNDEF,
+};
+use crate::runtime::vm::{
+    FRAME_BASE, FRAME_CLOSURE, FRAME_PC, FRAME_SIZE, MAX_FRAMES, VM_FRAMES_LEN, VM_FRAMES_PTR,
+};
 
 /// Addresses compiled code embeds as immediates.
 pub struct Env {
@@ -827,17 +836,60 @@ impl Compiler<'_> {
 
     // ---- calls -----------------------------------------------------------------
 
-    /// `jit_call` pushes the frame record and runs builtins and interpreted
-    /// callees itself; for a compiled callee it returns the machine code's
-    /// address and we call it directly: `(vm, callee slot, pc 0)`.
+    /// A call. The fast path, inline, is a compiled Toy function with the
+    /// right arity and room for its frame: push its frame record and call
+    /// its machine code directly, `(vm, callee slot, pc 0)`. Everything
+    /// else (builtins, interpreted callees, errors, a function that just
+    /// became hot) goes through `jit_call`, which pushes the record and
+    /// runs builtins and interpreted callees itself; for a compiled callee
+    /// it returns the machine code's address and we call that.
     fn emit_call_op(&mut self, d: u32, argc: u32) {
         let callee = slot(d - argc - 1);
         let err = self.error_exit;
+        let return_pc = self.pc as i32 + 1;
+        emit!(self
+            ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
+            ; jne >slow
+            ; mov r10, [r_base + callee + 8]                      // closure
+            ; mov r11, [r10 + CLOSURE_FUNC_OFFSET as i32]         // its FuncObj
+            ; mov rax, [r11 + FUNC_JIT_ENTRY_OFFSET as i32]
+            ; test rax, rax
+            ; jz >slow                                            // not compiled
+            ; cmp DWORD [r11 + FUNC_ARITY_OFFSET as i32], argc as i32
+            ; jne >slow                                           // arity error
+            ; cmp rsp, [r_aux + CTX_NATIVE_STACK_LIMIT as i32]
+            ; jb >slow                                            // stack overflow
+            ; lea rdx, [r_base + callee]                          // the new base
+            ; mov ecx, DWORD [r11 + FUNC_MAX_SLOTS_OFFSET as i32]
+            ; shl rcx, 4
+            ; add rcx, rdx
+            ; cmp rcx, [r_aux + CTX_VM_STACK_END as i32]
+            ; ja >slow                                            // stack overflow
+            ; mov rcx, [r_vm + VM_FRAMES_LEN as i32]
+            ; cmp rcx, MAX_FRAMES as i32
+            ; jae >slow                                           // stack overflow
+            // Push the record: r9 = &frames[len]. The caller's record
+            // (frames[len-1]) gets its return pc, for stack traces.
+            ; mov r8, [r_vm + VM_FRAMES_PTR as i32]
+            ; lea r9, [rcx + rcx * 2]
+            ; lea r9, [r8 + r9 * 8]
+            ; mov QWORD [r9 - FRAME_SIZE + FRAME_PC], return_pc
+            ; mov [r9 + FRAME_CLOSURE], r10
+            ; mov QWORD [r9 + FRAME_PC], 0
+            ; sub rdx, [r_aux + CTX_VM_STACK_START as i32]
+            ; shr rdx, 4                                          // base index
+            ; mov [r9 + FRAME_BASE], rdx
+            ; add rcx, 1
+            ; mov [r_vm + VM_FRAMES_LEN as i32], rcx
+            ; jmp >call
+            ; slow:
+        );
         self.call_helper(helpers::jit_call, d, argc as u64, 0);
         emit!(self
             ; cmp rax, 1
             ; je =>err
-            ; jb >done
+            ; jb >done                  // done by the helper
+            ; call:
             ; mov rdi, r_vm
             ; lea rsi, [r_base + callee]
             ; xor edx, edx
@@ -848,9 +900,19 @@ impl Compiler<'_> {
         );
     }
 
+    /// `Return`: the result goes to slot 0, where the caller expects it,
+    /// and the frame record is popped. A function that captures none of
+    /// its locals cannot have open upvalues into its frame, so it pops the
+    /// record inline; otherwise `jit_return` closes them first.
     fn emit_return(&mut self, d: u32) {
         self.copy_slot(d - 1, 0);
-        self.call_helper(helpers::jit_return, d, 0, 0);
+        let captures_locals =
+            (self.func.proto.protos.iter()).any(|p| p.upvals.iter().any(|u| u.is_local));
+        if captures_locals {
+            self.call_helper(helpers::jit_return, d, 0, 0);
+        } else {
+            emit!(self ; sub QWORD [r_vm + VM_FRAMES_LEN as i32], 1);
+        }
         emit!(self ; xor eax, eax);
         emit_epilogue(&mut self.ops);
     }

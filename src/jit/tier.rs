@@ -44,6 +44,7 @@ use super::code_cache::{CacheError, CodeCache};
 use super::compiler::{self, Env};
 use crate::diag::RuntimeError;
 use crate::runtime::heap::FuncObj;
+use crate::runtime::vm::STACK_SLOTS;
 use crate::runtime::{Value, Vm, VmOptions};
 
 /// The default hotness threshold (calls + back-edges); see docs/jit.md for
@@ -63,7 +64,20 @@ pub struct JitCtx {
     /// The VM's globals array (reloaded into `r_consts` at every entry;
     /// refreshed by `Vm::run`, the only place the array can move).
     pub globals: *mut Value,
+    /// The lowest native stack address compiled code may call below (the
+    /// budget of [`NATIVE_STACK_BUDGET`]); the inline call path compares
+    /// `rsp` with it.
+    pub native_stack_limit: usize,
+    /// One past the VM stack's last slot: a callee's frame must end below.
+    pub vm_stack_end: *mut Value,
+    /// The VM stack's first slot (to turn a frame's address into its index).
+    pub vm_stack_start: *mut Value,
 }
+
+/// Offsets in [`JitCtx`] for compiled code.
+pub const CTX_NATIVE_STACK_LIMIT: usize = std::mem::offset_of!(JitCtx, native_stack_limit);
+pub const CTX_VM_STACK_END: usize = std::mem::offset_of!(JitCtx, vm_stack_end);
+pub const CTX_VM_STACK_START: usize = std::mem::offset_of!(JitCtx, vm_stack_start);
 
 /// One compiled function, for `--jit-stats`.
 struct FnStats {
@@ -103,6 +117,9 @@ impl Jit {
         Some(Box::new(Jit {
             ctx: JitCtx {
                 globals: std::ptr::null_mut(),
+                native_stack_limit: 0,
+                vm_stack_end: std::ptr::null_mut(),
+                vm_stack_start: std::ptr::null_mut(),
             },
             threshold,
             cache: CodeCache::new(opts.jit_code_limit.unwrap_or(DEFAULT_CODE_LIMIT)),
@@ -197,6 +214,10 @@ impl Vm {
         let jit = self.jit.as_mut()?;
         jit.ctx.globals = globals;
         jit.stack_limit = native_sp().saturating_sub(NATIVE_STACK_BUDGET);
+        jit.ctx.native_stack_limit = jit.stack_limit;
+        jit.ctx.vm_stack_start = self.stack.as_ptr();
+        // SAFETY: one past the end of the VM stack's allocation.
+        jit.ctx.vm_stack_end = unsafe { self.stack.as_ptr().add(STACK_SLOTS) };
         // SAFETY: loaded functions live as long as the VM.
         let entry = unsafe { (*script).jit_entry.get() };
         (!entry.is_null()).then_some(entry)

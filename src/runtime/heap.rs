@@ -115,6 +115,13 @@ pub struct UpvalObj {
     pub closed: Value,
 }
 
+/// Offsets compiled code's inline call path reads (see `jit/compiler.rs`).
+pub const CLOSURE_FUNC_OFFSET: usize = std::mem::offset_of!(ClosureObj, func);
+pub const FUNC_ARITY_OFFSET: usize = std::mem::offset_of!(FuncObj, arity);
+pub const FUNC_MAX_SLOTS_OFFSET: usize = std::mem::offset_of!(FuncObj, max_slots);
+/// `Cell<*const u8>` has the layout of the pointer it holds.
+pub const FUNC_JIT_ENTRY_OFFSET: usize = std::mem::offset_of!(FuncObj, jit_entry);
+
 pub const UPVAL_LOCATION_OFFSET: usize = 8;
 const _: () = assert!(std::mem::offset_of!(UpvalObj, location) == UPVAL_LOCATION_OFFSET);
 
@@ -122,6 +129,10 @@ const _: () = assert!(std::mem::offset_of!(UpvalObj, location) == UPVAL_LOCATION
 /// functions, and the hotness counter the JIT's tier-up reads.
 pub struct FuncObj {
     pub proto: Rc<FunctionProto>,
+    /// `proto.arity` and `proto.max_slots`, copied here so compiled code's
+    /// inline call path reads them at a fixed offset.
+    pub arity: u32,
+    pub max_slots: u32,
     /// `proto.code`'s instructions (the proto is immutable, so this stays valid).
     pub code: *const crate::bytecode::Op,
     pub consts: Vec<Value>,

@@ -9,6 +9,7 @@
 //! - [`format`]: printed forms (`print`, `str`, the REPL).
 //! - [`builtins`]: the builtin functions.
 //! - [`vm`]: the VM stack, call frames and the dispatch loop.
+//! - [`frames`]: the fixed stack of frame records (compiled code pushes them too).
 //!
 //! The driver uses [`Vm::new`], [`Vm::run`], [`Vm::flush`], [`Vm::display`]
 //! and [`Vm::repr`].
@@ -18,6 +19,7 @@ use std::sync::atomic::AtomicBool;
 
 pub mod builtins;
 pub mod format;
+pub mod frames;
 pub mod heap;
 pub mod map;
 pub mod ops;

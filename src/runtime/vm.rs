@@ -29,6 +29,7 @@ use std::time::Instant;
 use super::VmOptions;
 use super::builtins;
 use super::format::to_bytes;
+use super::frames::{FRAMES_LEN_OFFSET, FRAMES_PTR_OFFSET, FrameStack};
 use super::heap::{
     ClosureObj, FuncObj, Heap, UpvalObj, ValueVec, array_obj, closure_func, map_obj,
 };
@@ -58,12 +59,21 @@ pub struct Frame {
     pub base: usize,
 }
 
+/// Frame record layout, for compiled code's inline call path.
+pub const FRAME_SIZE: i32 = std::mem::size_of::<Frame>() as i32;
+pub const FRAME_CLOSURE: i32 = std::mem::offset_of!(Frame, closure) as i32;
+pub const FRAME_PC: i32 = std::mem::offset_of!(Frame, pc) as i32;
+pub const FRAME_BASE: i32 = std::mem::offset_of!(Frame, base) as i32;
+/// Where the frame stack's pointer and length are inside a `Vm`.
+pub const VM_FRAMES_PTR: usize = std::mem::offset_of!(Vm, frames) + FRAMES_PTR_OFFSET;
+pub const VM_FRAMES_LEN: usize = std::mem::offset_of!(Vm, frames) + FRAMES_LEN_OFFSET;
+
 pub struct Vm {
     pub(crate) heap: Heap,
     pub(crate) stack: NonNull<Value>,
     /// Stack index of the first free slot (synced from the dispatch loop).
     pub(crate) sp: usize,
-    pub(crate) frames: Vec<Frame>,
+    pub(crate) frames: FrameStack,
     /// Open upvalues, sorted by the slot they point at.
     open_upvals: Vec<*mut UpvalObj>,
     pub(crate) globals: Vec<Value>,
@@ -126,7 +136,7 @@ impl Vm {
             heap,
             stack,
             sp: 0,
-            frames: Vec::with_capacity(MAX_FRAMES),
+            frames: FrameStack::new(),
             open_upvals: Vec::new(),
             globals: Vec::new(),
             global_names: Vec::new(),
@@ -227,7 +237,7 @@ impl Vm {
         self.heap.collect(|h| {
             let values = live.iter().chain(globals).chain(bytes).chain(temps);
             values.for_each(|&v| h.mark_value(v));
-            for f in frames {
+            for f in frames.iter() {
                 h.mark_value(Value::object(TAG_FUNCTION, f.closure));
             }
             for &u in upvals {
@@ -278,6 +288,8 @@ impl Vm {
         verify(proto, self.globals.len());
         let mut boxed = Box::new(FuncObj {
             proto: proto.clone(),
+            arity: proto.arity,
+            max_slots: proto.max_slots,
             code: proto.code.as_ptr(),
             consts: Vec::with_capacity(proto.consts.len()),
             children: Vec::new(),
