@@ -55,7 +55,7 @@ const N: u64 = 200_000;
 fn arrays_source(n: u64) -> String {
     format!(
         "fn churn(n) {{
-    let keep = nil;
+    let keep = [];
     for i in 0..n {{
         keep = [i, i + 1, i + 2, i + 3];
     }}
