@@ -51,6 +51,9 @@ static GLOBAL: Counting = Counting;
 /// Loop iterations per run.
 const N: u64 = 200_000;
 
+/// Makes a bench program's source for a given number of iterations.
+type Source = fn(u64) -> String;
+
 /// Each iteration makes one 4-item array; only the last one survives.
 fn arrays_source(n: u64) -> String {
     format!(
@@ -91,7 +94,7 @@ fn bytes_per_run(program: &common::Program) -> u64 {
 /// Bytes the loop itself allocates: a run's bytes minus those of the same
 /// program with zero iterations (the VM's own stack, tables, the JIT's
 /// buffers).
-fn loop_bytes(source: fn(u64) -> String) -> u64 {
+fn loop_bytes(source: Source) -> u64 {
     let full = bytes_per_run(&common::compile(&source(N)));
     let empty = bytes_per_run(&common::compile(&source(0)));
     full.saturating_sub(empty)
@@ -100,7 +103,7 @@ fn loop_bytes(source: fn(u64) -> String) -> u64 {
 fn bench_gc(c: &mut Criterion) {
     let mut group = c.benchmark_group("gc");
     group.sample_size(20);
-    let cases: [(&str, fn(u64) -> String, u64); 2] =
+    let cases: [(&str, Source, u64); 2] =
         [("arrays", arrays_source, 1), ("strings", strings_source, 2)];
     for (name, source, objects_per_iteration) in cases {
         let program = common::compile(&source(N));

@@ -25,7 +25,9 @@ mod common;
 /// way the VM loads them, and appends them all to `out`.
 ///
 /// String constants are real heap strings so that the emitted immediates
-/// (object pointers) have their real size.
+/// (object pointers) have their real size. The functions are boxed because
+/// `children` holds their addresses, which must not move.
+#[allow(clippy::vec_box)]
 fn load(proto: &Rc<FunctionProto>, heap: &mut Heap, out: &mut Vec<Box<FuncObj>>) -> *const FuncObj {
     let consts = proto
         .consts
@@ -51,6 +53,7 @@ fn load(proto: &Rc<FunctionProto>, heap: &mut Heap, out: &mut Vec<Box<FuncObj>>)
 }
 
 /// Every bench program's name and its functions (script included).
+#[allow(clippy::vec_box)]
 fn all_functions(heap: &mut Heap) -> Vec<(String, Vec<Box<FuncObj>>)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/programs");
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -93,7 +96,10 @@ fn bench_jit_compile(c: &mut Criterion) {
             .iter()
             .map(|f| compile(f, &env).expect("compiles").code.len())
             .sum();
-        println!("  {name:14} {n:5} instructions {b:7} bytes {:6.1} bytes/instruction", b as f64 / n as f64);
+        println!(
+            "  {name:14} {n:5} instructions {b:7} bytes {:6.1} bytes/instruction",
+            b as f64 / n as f64
+        );
         instrs += n;
         bytes += b;
     }

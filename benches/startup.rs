@@ -33,7 +33,9 @@ fn time_to_first_output(cmd: &mut Command) -> Duration {
 
 /// Runs `make_cmd` `iters` times and sums the times to first output.
 fn total(iters: u64, mut make_cmd: impl FnMut() -> Command) -> Duration {
-    (0..iters).map(|_| time_to_first_output(&mut make_cmd())).sum()
+    (0..iters)
+        .map(|_| time_to_first_output(&mut make_cmd()))
+        .sum()
 }
 
 fn bench_startup(c: &mut Criterion) {
