@@ -10,7 +10,8 @@ What it does:
 
 1. Builds toyc in release mode (`cargo build --release`) unless --no-build.
    If the build fails, the toyc columns read `error` and the peers still run.
-2. Compiles the C peers with `gcc -O2` into `<target>/bench-peers/`.
+2. Compiles the C peers with `gcc -O2`, once, into a temporary directory
+   that is removed at the end.
 3. Runs every benchmark of `benches/programs/` with each implementation
    (toyc without and with the JIT, lua5.4, luajit -joff, luajit, python3,
    node, C), N times each (default 5), and records the median wall time and
@@ -19,9 +20,12 @@ What it does:
    `benches/programs/NAME.out`. A mismatch is reported loudly on stderr and
    the cell reads `wrong output` instead of a time. Without a `.out` file,
    the output most implementations agree on is taken as the reference.
-5. Prints a Markdown report (times with the ratio to lua5.4, peak RSS, a
-   geometric-mean row) and writes it to --out with the date, the CPU model
-   and the version of every implementation.
+5. Prints a Markdown report (times with the ratio to lua5.4, peak RSS,
+   geometric means relative to lua5.4, luajit -joff and luajit) headed by
+   the date, the machine (CPU model, cores, OS) and the version of every
+   implementation. --out writes it to a file; --update replaces the part of
+   a document between the markers `<!-- compare.py begin -->` and
+   `<!-- compare.py end -->` (how docs/performance.md is refreshed).
 
 Implementations that are not installed are skipped with a note. Only the
 Python standard library is needed.
@@ -45,10 +49,18 @@ PROGRAMS = os.path.join(ROOT, "benches", "programs")
 PEERS = os.path.join(ROOT, "benches", "peers")
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 TOYC = os.path.join(TARGET, "release", "toyc")
-PEER_BIN = os.path.join(TARGET, "bench-peers")
+# Where the C peers and the RSS wrapper are compiled: a temporary directory
+# made by main().
+PEER_BIN = None
 
-# The column every ratio is relative to.
+# The column every ratio in the table is relative to.
 BASELINE = "lua5.4"
+# The other columns the geometric means are also given relative to.
+GEOMEAN_BASES = [BASELINE, "luajit -joff", "luajit"]
+
+# The markers around the generated part of a document (--update).
+BEGIN_MARKER = "<!-- compare.py begin -->"
+END_MARKER = "<!-- compare.py end -->"
 
 # Why a wrapper: on Linux a process's peak RSS survives exec, and a child
 # that Python spawns starts as a copy of (or shares) Python's memory, so its
@@ -56,7 +68,6 @@ BASELINE = "lua5.4"
 # exec'd instead; it forks the real command from its own small image and
 # reports that grandchild's peak RSS (KiB) on the file descriptor given as
 # its first argument.
-RSS_WRAPPER = os.path.join(PEER_BIN, "maxrss")
 RSS_WRAPPER_C = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,21 +145,23 @@ def build_toyc():
     return None
 
 
+def rss_wrapper():
+    return os.path.join(PEER_BIN, "maxrss")
+
+
 def build_rss_wrapper():
     """Compile the peak-RSS wrapper; returns True if it is usable."""
     if not tool_exists("gcc"):
         return False
-    os.makedirs(PEER_BIN, exist_ok=True)
-    src = RSS_WRAPPER + ".c"
+    src = rss_wrapper() + ".c"
     with open(src, "w") as f:
         f.write(RSS_WRAPPER_C)
-    r = subprocess.run(["gcc", "-O2", "-o", RSS_WRAPPER, src], stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(["gcc", "-O2", "-o", rss_wrapper(), src], stderr=subprocess.PIPE, text=True)
     return r.returncode == 0
 
 
 def build_c_peers(benches):
     """Compile each C peer; returns {bench: error text} for the ones that failed."""
-    os.makedirs(PEER_BIN, exist_ok=True)
     failures = {}
     for b in benches:
         src = peer_file(b, "c")
@@ -175,7 +188,7 @@ def run_once(argv, timeout, use_wrapper):
     """Run argv, capturing stdout; measure wall time and the peak RSS."""
     rss_read, rss_write = os.pipe()
     if use_wrapper:
-        argv = [RSS_WRAPPER, str(rss_write)] + argv
+        argv = [rss_wrapper(), str(rss_write)] + argv
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         try:
@@ -294,6 +307,20 @@ def rss_cell(cell):
     return "%.1f MB" % (cell.rss_kib / 1024)
 
 
+def geomean_cell(benches, results, name, base_name):
+    """The geometric mean of `name`'s time ratios to `base_name`, over the
+    benchmarks where both succeeded; the count follows when some failed."""
+    ratios = []
+    for b in benches:
+        c, base = results[b].get(name), results[b].get(base_name)
+        if c and base and c.failure is None and base.failure is None:
+            ratios.append(c.seconds / base.seconds)
+    g = geomean(ratios)
+    if g is None:
+        return "—"
+    return "%.2f×" % g + ("" if len(ratios) == len(benches) else " (%d of %d)" % (len(ratios), len(benches)))
+
+
 def markdown_tables(benches, impls, results):
     names = [i.name for i in impls]
     header = "| benchmark | " + " | ".join(names) + " |"
@@ -304,19 +331,11 @@ def markdown_tables(benches, impls, results):
         base = results[b].get(BASELINE)
         base = base if base is not None and base.failure is None else None
         lines.append("| %s | %s |" % (b, " | ".join(time_cell(results[b].get(n), base) for n in names)))
-    # The geometric mean of the ratios over the benchmarks where both the
-    # implementation and the baseline succeeded.
-    geo = []
-    for n in names:
-        ratios = []
-        for b in benches:
-            c, base = results[b].get(n), results[b].get(BASELINE)
-            if c and base and c.failure is None and base.failure is None:
-                ratios.append(c.seconds / base.seconds)
-        g = geomean(ratios)
-        geo.append("—" if g is None else "%.2f×" % g + ("" if len(ratios) == len(benches) else " (%d)" % len(ratios)))
-    lines.append("| **geometric mean** | " + " | ".join(geo) + " |")
-
+    for base_name in GEOMEAN_BASES:
+        if base_name in names:
+            label = "**geometric mean**" if base_name == BASELINE else "geometric mean vs %s" % base_name
+            lines.append("| %s | %s |" % (label, " | ".join(geomean_cell(benches, results, n, base_name)
+                                                         for n in names)))
     lines += ["", "### Peak resident set size", "", header, rule]
     for b in benches:
         lines.append("| %s | %s |" % (b, " | ".join(rss_cell(results[b].get(n)) for n in names)))
@@ -332,6 +351,20 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def os_name():
+    """The distribution's name from /etc/os-release, and the kernel."""
+    pretty = None
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    pretty = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    kernel = "%s %s" % (platform.system(), platform.release())
+    return "%s, %s" % (pretty, kernel) if pretty else kernel
 
 
 def version_of(impl):
@@ -372,11 +405,10 @@ def report(benches, impls, results, runs, notes):
             seen.add(impl.tool)
             versions.append("- %s: %s" % (impl.name.split()[0], version_of(impl)))
     lines = [
-        "# Performance table",
-        "",
-        "Generated by `python3 benches/compare.py` on %s." % datetime.date.today().isoformat(),
+        "Generated by `python3 benches/compare.py --runs %d` on %s." % (runs, datetime.date.today().isoformat()),
         "",
         "- CPU: %s (%d logical cores)" % (cpu_model(), os.cpu_count() or 0),
+        "- OS: %s" % os_name(),
         "- toyc commit: %s" % git_commit(),
         "- runs per cell: %d (median wall time; peak RSS is the largest of the runs)" % runs,
     ] + versions + [""]
@@ -391,6 +423,8 @@ def parse_args():
     p.add_argument("--runs", type=int, default=5, help="runs per benchmark and implementation (default 5)")
     p.add_argument("--only", help="comma-separated benchmark names, e.g. fib,loop")
     p.add_argument("--out", help="also write the Markdown report to this file, e.g. docs/performance-table.md")
+    p.add_argument("--update", help="replace the part of this Markdown file between the markers %s and %s"
+                   % (BEGIN_MARKER, END_MARKER))
     p.add_argument("--no-build", action="store_true", help="do not run cargo build --release first")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds before a run is killed (default 120)")
     args = p.parse_args()
@@ -399,7 +433,21 @@ def parse_args():
     return args
 
 
+def update_document(path, text):
+    """Replace what lies between the begin and end markers of `path` by `text`."""
+    with open(path) as f:
+        doc = f.read()
+    start, end = doc.find(BEGIN_MARKER), doc.find(END_MARKER)
+    if start < 0 or end < start:
+        sys.exit("%s: no %s ... %s section to update" % (path, BEGIN_MARKER, END_MARKER))
+    start += len(BEGIN_MARKER)
+    with open(path, "w") as f:
+        f.write(doc[:start] + "\n" + text + doc[end:])
+    log("updated " + path)
+
+
 def main():
+    global PEER_BIN
     args = parse_args()
     benches = all_benchmarks()
     if args.only:
@@ -418,6 +466,8 @@ def main():
         if err:
             notes.append(err)
             log("!! " + err)
+    tmp = tempfile.TemporaryDirectory(prefix="toyc-bench-")
+    PEER_BIN = tmp.name
     c_failures = build_c_peers(benches) if tool_exists("gcc") else {}
     for b, err in c_failures.items():
         notes.append("C peer of %s did not compile" % b)
@@ -444,6 +494,9 @@ def main():
         with open(out, "w") as f:
             f.write(text)
         log("wrote " + out)
+    if args.update:
+        update_document(os.path.join(ROOT, args.update), text)
+    tmp.cleanup()
 
 
 if __name__ == "__main__":
