@@ -259,14 +259,21 @@ fn chart(rows: &[Row], title: &str, path: &Path) -> Result<(), Box<dyn std::erro
         .configure_mesh()
         .x_labels(rows.len() + 2)
         .x_label_formatter(&label)
+        .y_label_formatter(&|ms| format!("{ms:.0}"))
         .x_desc("JIT threshold (calls + loop back-edges before compiling)")
         .y_desc("milliseconds")
         .draw()?;
+    // A whisker from the fastest to the slowest run shows the noise.
+    chart.draw_series(
+        rows.iter()
+            .zip(0..)
+            .map(|(r, i)| PathElement::new(vec![(i, r.min_ms), (i, r.max_ms)], BLUE.mix(0.4))),
+    )?;
     let series = |f: fn(&Row) -> f64| (0..n).zip(rows.iter().map(f)).collect::<Vec<_>>();
     let wall = series(|r| r.median_ms);
     chart
         .draw_series(LineSeries::new(wall.clone(), BLUE.stroke_width(2)))?
-        .label("median wall time")
+        .label("median wall time (whisker: fastest to slowest run)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
     chart.draw_series(wall.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))?;
     let compile = series(|r| r.compile_ms);
@@ -277,6 +284,7 @@ fn chart(rows: &[Row], title: &str, path: &Path) -> Result<(), Box<dyn std::erro
     chart.draw_series(compile.iter().map(|&p| Circle::new(p, 3, RED.filled())))?;
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
