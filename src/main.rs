@@ -1,6 +1,7 @@
 //! The `toyc` command line. Parsing of arguments lives here; everything else is
 //! in the library (`toyc::driver` and the stages behind it).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -222,7 +223,10 @@ fn disasm_file(file: &std::path::Path, asm: Option<VmOptions>) -> i32 {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    print!("{}", toyc::disasm::disassemble(&script));
+    // Write errors (a closed pipe, as in `toyc disasm --asm F | head`) end
+    // the listing quietly.
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", toyc::disasm::disassemble(&script));
     let Some(opts) = asm else { return 0 };
     let opts = VmOptions {
         jit_threshold: Some(0),
@@ -233,10 +237,11 @@ fn disasm_file(file: &std::path::Path, asm: Option<VmOptions>) -> i32 {
     vm.load_without_running(&script, &globals);
     let mut protos = vec![script];
     while let Some(proto) = protos.pop() {
-        println!();
-        match vm.jit_listing(&proto) {
-            Some(listing) => print!("{listing}"),
-            None => println!("== {}: not compiled ==", proto.display_name()),
+        let text = vm
+            .jit_listing(&proto)
+            .unwrap_or_else(|| format!("== {}: not compiled ==\n", proto.display_name()));
+        if write!(out, "\n{text}").is_err() {
+            break;
         }
         protos.extend(proto.protos.iter().rev().cloned());
     }

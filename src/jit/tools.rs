@@ -271,7 +271,8 @@ impl Vm {
     }
 
     /// `:threshold N`: the counters of functions not compiled yet restart
-    /// from 0 against the new threshold; with 0, they are compiled now.
+    /// from 0 against the new threshold; with 0, they are compiled now
+    /// (except earlier REPL inputs' scripts, which never run again).
     /// Returns false when the JIT is off.
     pub fn set_jit_threshold(&mut self, threshold: u32) -> bool {
         let Some(jit) = self.jit.as_mut() else {
@@ -283,7 +284,7 @@ impl Vm {
             let f = unsafe { &*f };
             if f.jit_entry.get().is_null() {
                 f.hotness.set(0);
-                if threshold == 0 {
+                if threshold == 0 && f.proto.name.as_deref() != Some("<script>") {
                     jit.compile(f, Reason::Load);
                 }
             }
