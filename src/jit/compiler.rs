@@ -33,7 +33,7 @@ use super::asm::prelude::*;
 use super::helpers::{self, Helper};
 use crate::bytecode::Op;
 use crate::runtime::heap::{ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, FuncObj};
-use crate::runtime::value::{TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_INT, TAG_UNDEF};
+use crate::runtime::value::{TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_FLOAT, TAG_INT, TAG_UNDEF};
 
 /// Addresses compiled code embeds as immediates.
 pub struct Env {
@@ -217,15 +217,24 @@ impl Compiler<'_> {
             Op::GetIndex => self.emit_get_index(d),
             Op::SetIndex => self.emit_set_index(d),
             Op::GetField { k } => {
-                let name = self.func.consts[k as usize].payload;
-                self.call_checked(helpers::jit_get_field, d, name, 0)
+                let (name, hint) = self.field_operands(k);
+                self.call_checked(helpers::jit_get_field, d, name, hint)
             }
             Op::SetField { k } => {
-                let name = self.func.consts[k as usize].payload;
-                self.call_checked(helpers::jit_set_field, d, name, 0)
+                let (name, hint) = self.field_operands(k);
+                self.call_checked(helpers::jit_set_field, d, name, hint)
             }
         }
         1
+    }
+
+    /// A field instruction's helper operands: the name's string object and
+    /// the address of this instruction's inline-cache slot (both live as
+    /// long as the function).
+    fn field_operands(&self, k: u32) -> (u64, u64) {
+        let name = self.func.consts[k as usize].payload;
+        let hint = &self.func.field_hints[self.pc] as *const _ as u64;
+        (name, hint)
     }
 
     // ---- helper calls ------------------------------------------------------
@@ -291,12 +300,17 @@ impl Compiler<'_> {
         self.store_imm(d, v.tag, v.payload);
     }
 
-    /// Copies 16 bytes from slot `from` to slot `to`.
+    /// Copies 16 bytes from slot `from` to slot `to`. Two 8-byte moves, not
+    /// one 16-byte `movups`: templates write tags and payloads separately,
+    /// and a 16-byte load of two 8-byte stores cannot be store-forwarded
+    /// (the CPU stalls until the stores retire, ~15 cycles each time).
     fn copy_slot(&mut self, from: u32, to: u32) {
         let (f, t) = (slot(from), slot(to));
         emit!(self
-            ; movups xmm0, [r_base + f]
-            ; movups [r_base + t], xmm0
+            ; mov r10, [r_base + f]
+            ; mov r11, [r_base + f + 8]
+            ; mov [r_base + t], r10
+            ; mov [r_base + t + 8], r11
         );
     }
 
@@ -340,8 +354,10 @@ impl Compiler<'_> {
         self.check_global_defined(g, d);
         let (off, t) = (slot(g), slot(d));
         emit!(self
-            ; movups xmm0, [r_consts + off]
-            ; movups [r_base + t], xmm0
+            ; mov r10, [r_consts + off]
+            ; mov r11, [r_consts + off + 8]
+            ; mov [r_base + t], r10
+            ; mov [r_base + t + 8], r11
         );
     }
 
@@ -353,8 +369,10 @@ impl Compiler<'_> {
     fn emit_define_global(&mut self, d: u32, g: u32) {
         let (off, f) = (slot(g), slot(d - 1));
         emit!(self
-            ; movups xmm0, [r_base + f]
-            ; movups [r_consts + off], xmm0
+            ; mov r10, [r_base + f]
+            ; mov r11, [r_base + f + 8]
+            ; mov [r_consts + off], r10
+            ; mov [r_consts + off + 8], r11
         );
     }
 
@@ -371,15 +389,17 @@ impl Compiler<'_> {
         );
     }
 
-    /// `+ - * & | ^` with an inline int/int path (wrapping, as x86 does)
-    /// and the helper for everything else.
+    /// `+ - * & | ^` with an inline int/int path (wrapping, as x86 does),
+    /// an inline float path for `+ - *` (int operands are converted, as
+    /// the language does), and the helper for everything else.
     fn emit_int_arith(&mut self, op: Op, d: u32) {
         let (a, b) = (slot(d - 2) + 8, slot(d - 1) + 8);
+        let has_float = matches!(op, Op::Add | Op::Sub | Op::Mul);
         emit!(self
             ; cmp QWORD [r_base + a - 8], TAG_INT as i32
-            ; jne >slow
+            ; jne >not_ints
             ; cmp QWORD [r_base + b - 8], TAG_INT as i32
-            ; jne >slow
+            ; jne >not_ints
             ; mov rax, [r_base + a]
         );
         match op {
@@ -390,9 +410,53 @@ impl Compiler<'_> {
             Op::BitOr => emit!(self ; or rax, [r_base + b]),
             _ => emit!(self ; xor rax, [r_base + b]),
         }
-        emit!(self ; mov [r_base + a], rax ; jmp >done ; slow:);
+        emit!(self ; mov [r_base + a], rax ; jmp >done ; not_ints:);
+        if has_float {
+            self.load_numbers(d - 2, d - 1);
+            match op {
+                Op::Add => emit!(self ; addsd xmm0, xmm1),
+                Op::Sub => emit!(self ; subsd xmm0, xmm1),
+                _ => emit!(self ; mulsd xmm0, xmm1),
+            }
+            self.store_float(d - 2);
+            emit!(self ; jmp >done);
+        }
+        emit!(self ; slow:);
         self.call_checked(helpers::binary_helper(&op), d, 0, 0);
         emit!(self ; done:);
+    }
+
+    /// The float path's operands: `xmm0` = slot `a`, `xmm1` = slot `b`,
+    /// each a float or an int converted to float; jumps to the local label
+    /// `slow` if either is something else.
+    fn load_numbers(&mut self, a: u32, b: u32) {
+        self.load_number(a, 0);
+        self.load_number(b, 1);
+    }
+
+    #[allow(clippy::useless_conversion)] // inside dynasm's `Rx(..)` expansion
+    fn load_number(&mut self, s: u32, xmm: u8) {
+        let s = slot(s);
+        emit!(self
+            ; cmp QWORD [r_base + s], TAG_FLOAT as i32
+            ; jne >not_float
+            ; movsd Rx(xmm), [r_base + s + 8]
+            ; jmp >loaded
+            ; not_float:
+            ; cmp QWORD [r_base + s], TAG_INT as i32
+            ; jne >slow
+            ; cvtsi2sd Rx(xmm), QWORD [r_base + s + 8]
+            ; loaded:
+        );
+    }
+
+    /// Slot `s` = the float in `xmm0`.
+    fn store_float(&mut self, s: u32) {
+        let s = slot(s);
+        emit!(self
+            ; mov QWORD [r_base + s], TAG_FLOAT as i32
+            ; movsd [r_base + s + 8], xmm0
+        );
     }
 
     /// Int `/` and `%` inline. `idiv` traps on a zero divisor and on
@@ -400,7 +464,12 @@ impl Compiler<'_> {
     /// (which raises `division by zero`), -1 to `neg` (wrapping) or 0.
     fn emit_div_mod(&mut self, op: Op, d: u32) {
         let (a, b) = (slot(d - 2) + 8, slot(d - 1) + 8);
-        self.guard_two_ints(d - 2, d - 1);
+        emit!(self
+            ; cmp QWORD [r_base + a - 8], TAG_INT as i32
+            ; jne >not_ints
+            ; cmp QWORD [r_base + b - 8], TAG_INT as i32
+            ; jne >not_ints
+        );
         emit!(self
             ; mov rax, [r_base + a]
             ; mov rcx, [r_base + b]
@@ -416,7 +485,18 @@ impl Compiler<'_> {
         } else {
             emit!(self ; jmp >store ; minus_one: ; neg rax);
         }
-        emit!(self ; store: ; mov [r_base + a], rax ; jmp >done ; slow:);
+        emit!(self ; store: ; mov [r_base + a], rax ; jmp >done);
+        if op == Op::Div {
+            // Float `/` (IEEE: x / 0.0 is an infinity or NaN, no error).
+            emit!(self ; not_ints:);
+            self.load_numbers(d - 2, d - 1);
+            emit!(self ; divsd xmm0, xmm1);
+            self.store_float(d - 2);
+            emit!(self ; jmp >done);
+        } else {
+            emit!(self ; not_ints:);
+        }
+        emit!(self ; slow:);
         self.call_checked(helpers::binary_helper(&op), d, 0, 0);
         emit!(self ; done:);
     }
@@ -530,52 +610,99 @@ impl Compiler<'_> {
     /// them), the pair becomes one `cmp; jcc` on the int path: the bool is
     /// never stored.
     fn emit_compare(&mut self, op: Op, d: u32) -> usize {
-        let fused = match self.func.proto.code.get(self.pc + 1) {
-            Some(&Op::JumpIfFalse { target }) if self.can_fuse_next() => Some(target),
-            _ => None,
-        };
-        let (a, b) = (slot(d - 2) + 8, slot(d - 1) + 8);
-        self.guard_two_ints(d - 2, d - 1);
-        emit!(self ; mov rax, [r_base + a] ; cmp rax, [r_base + b]);
-        match fused {
-            Some(target) => {
-                let t = self.labels[target as usize];
-                self.jump_unless(op, t);
-                emit!(self ; jmp >done ; slow:);
-                self.call_checked(helpers::binary_helper(&op), d, 0, 0);
-                self.branch_if_falsy(d - 2, t);
-                emit!(self ; done:);
-                2
-            }
-            None => {
-                self.set_flag(op);
-                emit!(self
-                    ; movzx eax, al
-                    ; mov QWORD [r_base + a - 8], TAG_BOOL as i32
-                    ; mov [r_base + a], rax
-                    ; jmp >done
-                    ; slow:
-                );
-                self.call_checked(helpers::binary_helper(&op), d, 0, 0);
-                emit!(self ; done:);
-                1
-            }
+        if let Some(&Op::JumpIfFalse { target }) = self.func.proto.code.get(self.pc + 1)
+            && self.can_fuse_next()
+        {
+            self.compare_and_branch(op, d, target);
+            return 2;
         }
+        let a = slot(d - 2) + 8;
+        self.guard_two_ints(d - 2, d - 1);
+        emit!(self ; mov rax, [r_base + a] ; cmp rax, [r_base + slot(d - 1) + 8]);
+        self.set_flag(op);
+        emit!(self ; jmp >store ; slow:);
+        if self.float_ordering(op, d) {
+            self.set_flag_float(op);
+            emit!(self ; jmp >store ; slow:);
+        }
+        self.call_checked(helpers::binary_helper(&op), d, 0, 0);
+        emit!(self
+            ; jmp >done
+            ; store:
+            ; movzx eax, al
+            ; mov QWORD [r_base + a - 8], TAG_BOOL as i32
+            ; mov [r_base + a], rax
+            ; done:
+        );
+        1
     }
 
     /// `JumpIfNot<op>`: the compiler's own fused compare-and-branch (see
-    /// `Op::JumpIfNotLt`). Int operands: one `cmp; jcc`. Otherwise the
-    /// comparison helper stores the bool in `base[d-2]` and we test it.
+    /// `Op::JumpIfNotLt`).
     fn emit_compare_jump(&mut self, op: Op, d: u32, target: u32) {
+        self.compare_and_branch(op, d, target);
+    }
+
+    /// Jumps to `target` unless `base[d-2] op base[d-1]`. Two ints: one
+    /// `cmp; jcc`. Two floats (for `< <= > >=`): one `ucomisd; jcc`.
+    /// Otherwise the comparison helper stores the bool in `base[d-2]`, and
+    /// we test it.
+    fn compare_and_branch(&mut self, op: Op, d: u32, target: u32) {
         let (a, b) = (slot(d - 2) + 8, slot(d - 1) + 8);
         let t = self.labels[target as usize];
         self.guard_two_ints(d - 2, d - 1);
         emit!(self ; mov rax, [r_base + a] ; cmp rax, [r_base + b]);
         self.jump_unless(op, t);
         emit!(self ; jmp >done ; slow:);
+        if self.float_ordering(op, d) {
+            self.jump_unless_float(op, t);
+            emit!(self ; jmp >done ; slow:);
+        }
         self.call_checked(helpers::binary_helper(&op), d, 0, 0);
         self.branch_if_falsy(d - 2, t);
         emit!(self ; done:);
+    }
+
+    /// For `< <= > >=`: checks that both operands are floats (else jumps
+    /// to the *next* local `slow`) and sets the flags with `ucomisd` so
+    /// that "above" means the comparison holds. An unordered result (NaN)
+    /// sets CF and ZF, so it reads as false, as the language requires.
+    /// Returns false (emitting nothing) for `==` and `!=`.
+    fn float_ordering(&mut self, op: Op, d: u32) -> bool {
+        if !matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge) {
+            return false;
+        }
+        let (a, b) = (slot(d - 2), slot(d - 1));
+        emit!(self
+            ; cmp QWORD [r_base + a], TAG_FLOAT as i32
+            ; jne >slow
+            ; cmp QWORD [r_base + b], TAG_FLOAT as i32
+            ; jne >slow
+            ; movsd xmm0, [r_base + a + 8]
+            ; movsd xmm1, [r_base + b + 8]
+        );
+        // `a < b` is `b > a`: compare the operands the other way round.
+        match op {
+            Op::Lt | Op::Le => emit!(self ; ucomisd xmm1, xmm0),
+            _ => emit!(self ; ucomisd xmm0, xmm1),
+        }
+        true
+    }
+
+    /// After [`Self::float_ordering`]: `al` = whether the comparison holds.
+    fn set_flag_float(&mut self, op: Op) {
+        match op {
+            Op::Lt | Op::Gt => emit!(self ; seta al),
+            _ => emit!(self ; setae al),
+        }
+    }
+
+    /// After [`Self::float_ordering`]: jump to `t` unless it holds.
+    fn jump_unless_float(&mut self, op: Op, t: DynamicLabel) {
+        match op {
+            Op::Lt | Op::Gt => emit!(self ; jbe =>t),
+            _ => emit!(self ; jb =>t),
+        }
     }
 
     /// `setcc al` for a comparison, after `cmp a, b`.
@@ -690,8 +817,10 @@ impl Compiler<'_> {
             ; jae =>t
             ; mov rdx, [rax + ARRAY_ITEMS_PTR_OFFSET as i32]
             ; shl rcx, 4
-            ; movups xmm0, [rdx + rcx]
-            ; movups [r_base + dst], xmm0
+            ; mov r10, [rdx + rcx]
+            ; mov r11, [rdx + rcx + 8]
+            ; mov [r_base + dst], r10
+            ; mov [r_base + dst + 8], r11
             ; add QWORD [r_base + idx], 1
         );
     }
@@ -751,8 +880,10 @@ impl Compiler<'_> {
         let dst = slot(d - 2);
         self.array_element(d - 2, d - 1);
         emit!(self
-            ; movups xmm0, [rcx]
-            ; movups [r_base + dst], xmm0
+            ; mov r10, [rcx]
+            ; mov r11, [rcx + 8]
+            ; mov [r_base + dst], r10
+            ; mov [r_base + dst + 8], r11
             ; jmp >done
             ; slow:
         );
@@ -764,8 +895,10 @@ impl Compiler<'_> {
         let v = slot(d - 1);
         self.array_element(d - 3, d - 2);
         emit!(self
-            ; movups xmm0, [r_base + v]
-            ; movups [rcx], xmm0
+            ; mov r10, [r_base + v]
+            ; mov r11, [r_base + v + 8]
+            ; mov [rcx], r10
+            ; mov [rcx + 8], r11
             ; jmp >done
             ; slow:
         );

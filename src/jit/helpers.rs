@@ -49,6 +49,8 @@
 //! it reads or writes lies inside that frame.
 #![allow(clippy::missing_safety_doc)] // the shared contract above
 
+use std::cell::Cell;
+
 use crate::bytecode::Op;
 use crate::runtime::Value;
 use crate::runtime::builtins;
@@ -486,39 +488,43 @@ pub unsafe extern "sysv64" fn jit_set_index(
     }
 }
 
-/// `GetField`: `base[depth-1] = base[depth-1].name` where `a` is the payload
-/// (string pointer) of the constant `name`. May raise.
+/// `GetField`: `base[depth-1] = base[depth-1].name`; `a` is the name (a
+/// string constant's object pointer, rooted by its function), `b` the
+/// address of the instruction's inline-cache slot (`FuncObj::field_hints`).
+/// Never allocates; raises if the object is not a map.
 pub unsafe extern "sysv64" fn jit_get_field(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
     pc: u32,
     a: u64,
-    _: u64,
+    b: u64,
 ) -> u64 {
-    // SAFETY: see the module docs; `a` is a string constant, rooted by its function.
+    // SAFETY: see the module docs; `a` and `b` as documented above.
     unsafe {
         let (vm, obj) = operand(vm, base, depth, 1);
         let name = Value::object(TAG_STRING, a as *mut u8);
-        finish(vm, obj, ops::get_field(*obj, name), pc)
+        let hint = &*(b as *const Cell<u32>);
+        finish(vm, obj, ops::get_field(*obj, name, hint), pc)
     }
 }
 
-/// `SetField`: `obj.name = v` for the top two values; `a` as in
-/// [`jit_get_field`]. May raise.
+/// `SetField`: `obj.name = v` for the top two values; `a` and `b` as in
+/// [`jit_get_field`]. May allocate (the map grows); may raise.
 pub unsafe extern "sysv64" fn jit_set_field(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
     pc: u32,
     a: u64,
-    _: u64,
+    b: u64,
 ) -> u64 {
     // SAFETY: see `jit_get_field`.
     unsafe {
         let (vm, obj) = operand(vm, base, depth, 2);
         let name = Value::object(TAG_STRING, a as *mut u8);
-        match ops::set_field(*obj, name, *obj.add(1)) {
+        let hint = &*(b as *const Cell<u32>);
+        match ops::set_field(*obj, name, *obj.add(1), hint) {
             Ok(()) => OK,
             Err(m) => raise(vm, m, pc),
         }

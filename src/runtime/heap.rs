@@ -131,6 +131,10 @@ pub struct FuncObj {
     pub hotness: Cell<u32>,
     /// Entry point of compiled code, once the JIT has compiled this function.
     pub jit_entry: Cell<*const u8>,
+    /// One inline-cache slot per instruction, used by `GetField`/`SetField`
+    /// in both tiers: the entry number where that instruction last found
+    /// its field (see `Map::get_hinted`).
+    pub field_hints: Box<[Cell<u32>]>,
 }
 
 impl ValueVec {

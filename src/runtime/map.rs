@@ -10,6 +10,8 @@
 //! Keys are ints, strings (compared by content, using the string's cached
 //! hash) and bools. The caller checks the key type (see `ops::check_key`).
 
+use std::cell::Cell;
+
 use super::heap::{str_bytes, str_obj};
 use super::value::{TAG_BOOL, TAG_INT, TAG_STRING, TAG_UNDEF, Value};
 
@@ -76,6 +78,36 @@ impl Map {
 
     pub fn get(&self, key: Value) -> Option<Value> {
         self.find(key, key_hash(key)).map(|i| self.entries[i].value)
+    }
+
+    /// `get` for a field access site that remembers, in `hint`, the entry
+    /// where it last found its key. Maps built the same way keep their
+    /// fields at the same entry numbers, so the hint usually hits, and a
+    /// hit costs one comparison: field names are string constants, which
+    /// the VM interns, so the same name is the same pointer.
+    pub fn get_hinted(&self, key: Value, hint: &Cell<u32>) -> Option<Value> {
+        self.find_hinted(key, hint).map(|i| self.entries[i].value)
+    }
+
+    /// `insert` with a hint, as in [`Map::get_hinted`].
+    pub fn insert_hinted(&mut self, key: Value, value: Value, hint: &Cell<u32>) {
+        match self.find_hinted(key, hint) {
+            Some(i) => self.entries[i].value = value,
+            None => self.insert(key, value),
+        }
+    }
+
+    fn find_hinted(&self, key: Value, hint: &Cell<u32>) -> Option<usize> {
+        let h = hint.get() as usize;
+        if let Some(e) = self.entries.get(h)
+            && e.key.tag == key.tag
+            && e.key.payload == key.payload
+        {
+            return Some(h);
+        }
+        let i = self.find(key, key_hash(key))?;
+        hint.set(i as u32);
+        Some(i)
     }
 
     pub fn contains(&self, key: Value) -> bool {
@@ -187,6 +219,30 @@ mod tests {
         assert_eq!(ints(&m)[0], 0);
         assert_eq!(m.get(Value::int(0)).unwrap().as_int(), -1);
         assert!(m.get(Value::int(1)).is_none());
+    }
+
+    #[test]
+    fn hinted_lookups_survive_stale_hints() {
+        let mut m = Map::new();
+        for i in 0..10 {
+            m.insert(Value::int(i), Value::int(i * 10));
+        }
+        let hint = Cell::new(0);
+        assert_eq!(m.get_hinted(Value::int(7), &hint).unwrap().as_int(), 70);
+        assert_eq!(hint.get(), 7);
+        // A hit through the hint, then the hinted entry dies and moves.
+        assert_eq!(m.get_hinted(Value::int(7), &hint).unwrap().as_int(), 70);
+        m.remove(Value::int(7));
+        assert!(m.get_hinted(Value::int(7), &hint).is_none());
+        m.insert_hinted(Value::int(7), Value::int(-7), &hint);
+        assert_eq!(ints(&m), vec![0, 1, 2, 3, 4, 5, 6, 8, 9, 7]);
+        // A hint pointing at another key, or past the end, falls back.
+        hint.set(3);
+        assert_eq!(m.get_hinted(Value::int(7), &hint).unwrap().as_int(), -7);
+        hint.set(1000);
+        m.insert_hinted(Value::int(2), Value::int(22), &hint);
+        assert_eq!(m.get(Value::int(2)).unwrap().as_int(), 22);
+        assert_eq!(m.len(), 10);
     }
 
     #[test]

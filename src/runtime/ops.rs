@@ -7,6 +7,7 @@
 //! paths, and keeping them out of the dispatch loop keeps its hot state in
 //! registers.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use super::format::format_float;
@@ -323,20 +324,23 @@ fn field_error(obj: Value, name: Value) -> String {
 
 /// `obj.name` (`name` is a string value).
 #[inline(never)]
-pub fn get_field(obj: Value, name: Value) -> OpResult {
+pub fn get_field(obj: Value, name: Value, hint: &Cell<u32>) -> OpResult {
     if obj.tag != TAG_MAP {
         return Err(field_error(obj, name));
     }
-    Ok(map_obj(obj).map.get(name).unwrap_or(Value::NIL))
+    Ok(map_obj(obj)
+        .map
+        .get_hinted(name, hint)
+        .unwrap_or(Value::NIL))
 }
 
 /// `obj.name = v`.
 #[inline(never)]
-pub fn set_field(obj: Value, name: Value, v: Value) -> Result<(), String> {
+pub fn set_field(obj: Value, name: Value, v: Value, hint: &Cell<u32>) -> Result<(), String> {
     if obj.tag != TAG_MAP {
         return Err(field_error(obj, name));
     }
-    map_obj(obj).map.insert(name, v);
+    map_obj(obj).map.insert_hinted(name, v, hint);
     Ok(())
 }
 

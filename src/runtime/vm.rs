@@ -19,6 +19,7 @@
 //! errors see the right line. Operators take an int fast path inline and
 //! otherwise call the shared semantics in [`super::ops`].
 
+use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -71,6 +72,11 @@ pub struct Vm {
     /// function's address (held by closures and frames) never moves.
     #[allow(clippy::vec_box)]
     functions: Vec<Box<FuncObj>>,
+    /// String constants by content: every function that names `"x"` gets
+    /// the same string object, so field names compare by pointer (see
+    /// `Map::get_hinted`). Each is some function's constant, and functions
+    /// live as long as the VM, so these stay alive without being roots.
+    constant_strings: HashMap<Box<str>, Value>,
     /// `byte_strings[b]`: the one-byte string `b`, so `s[i]` never allocates.
     pub(crate) byte_strings: Vec<Value>,
     /// Values a builtin holds across an allocation.
@@ -125,6 +131,7 @@ impl Vm {
             globals: Vec::new(),
             global_names: Vec::new(),
             functions: Vec::new(),
+            constant_strings: HashMap::new(),
             byte_strings,
             temp_roots: Vec::new(),
             out: BufWriter::new(out),
@@ -257,6 +264,16 @@ impl Vm {
     /// Creates the runtime function (and those of nested functions) for a
     /// proto, after checking its operands so the interpreter can index
     /// without bounds checks.
+    /// The string object for constant `s`, shared by every function.
+    fn intern_constant(&mut self, s: &str) -> Value {
+        if let Some(&v) = self.constant_strings.get(s) {
+            return v;
+        }
+        let v = self.alloc_string(s.as_bytes().into());
+        self.constant_strings.insert(s.into(), v);
+        v
+    }
+
     pub(crate) fn load_function(&mut self, proto: &Rc<FunctionProto>) -> *const FuncObj {
         verify(proto, self.globals.len());
         let mut boxed = Box::new(FuncObj {
@@ -266,6 +283,7 @@ impl Vm {
             children: Vec::new(),
             hotness: Default::default(),
             jit_entry: std::cell::Cell::new(std::ptr::null()),
+            field_hints: proto.code.iter().map(|_| Default::default()).collect(),
         });
         let ptr: *mut FuncObj = &mut *boxed;
         // Registered first, so constants made below are roots at once.
@@ -274,7 +292,7 @@ impl Vm {
             let v = match c {
                 Constant::Int(i) => Value::int(*i),
                 Constant::Float(f) => Value::float(*f),
-                Constant::Str(s) => self.alloc_string(s.as_bytes().into()),
+                Constant::Str(s) => self.intern_constant(s),
             };
             // SAFETY: `ptr` points into a box owned by `self.functions`.
             unsafe { (*ptr).consts.push(v) };
@@ -886,14 +904,18 @@ impl Vm {
                         tri!(ops::set_index(a, i, v));
                     }
                     Op::GetField { k } => {
-                        let name = *func!().consts.as_ptr().add(k as usize);
-                        *sp.sub(1) = tri!(ops::get_field(top!(), name));
+                        let f = func!();
+                        let name = *f.consts.as_ptr().add(k as usize);
+                        let hint = f.field_hints.get_unchecked(pc!() - 1);
+                        *sp.sub(1) = tri!(ops::get_field(top!(), name, hint));
                     }
                     Op::SetField { k } => {
-                        let name = *func!().consts.as_ptr().add(k as usize);
+                        let f = func!();
+                        let name = *f.consts.as_ptr().add(k as usize);
+                        let hint = f.field_hints.get_unchecked(pc!() - 1);
                         let v = pop!();
                         let obj = pop!();
-                        tri!(ops::set_field(obj, name, v));
+                        tri!(ops::set_field(obj, name, v, hint));
                     }
                 }
             }
