@@ -28,7 +28,20 @@ pub fn disassemble(proto: &FunctionProto) -> String {
 
 fn function(out: &mut String, proto: &FunctionProto) {
     header(out, proto);
+    for text in instruction_lines(proto) {
+        let _ = writeln!(out, "{text}");
+    }
+    for nested in &proto.protos {
+        out.push('\n');
+        function(out, nested);
+    }
+}
+
+/// One line per instruction of `proto` alone (no header, no nested
+/// functions), as `toyc disasm` prints them; machine-code listings reuse it.
+pub fn instruction_lines(proto: &FunctionProto) -> Vec<String> {
     let mut prev_line = None;
+    let mut lines = Vec::with_capacity(proto.code.len());
     for (i, op) in proto.code.iter().enumerate() {
         let line = proto.lines.get(i).copied().unwrap_or(0);
         let line_col = if prev_line == Some(line) {
@@ -41,12 +54,9 @@ fn function(out: &mut String, proto: &FunctionProto) {
         if let Some(note) = note(proto, op) {
             let _ = write!(text, "  ; {note}");
         }
-        let _ = writeln!(out, "{}", text.trim_end());
+        lines.push(text.trim_end().to_string());
     }
-    for nested in &proto.protos {
-        out.push('\n');
-        function(out, nested);
-    }
+    lines
 }
 
 fn header(out: &mut String, proto: &FunctionProto) {

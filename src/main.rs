@@ -1,6 +1,7 @@
 //! The `toyc` command line. Parsing of arguments lives here; everything else is
 //! in the library (`toyc::driver` and the stages behind it).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -13,7 +14,10 @@ use toyc::bytecode::GlobalNames;
 use toyc::compiler::CompileOptions;
 use toyc::diag::exit;
 use toyc::driver;
+use toyc::jit::tools::ToolOptions;
 use toyc::runtime::{Vm, VmOptions};
+
+mod sweep;
 
 /// The Toy language: a bytecode interpreter with a baseline x86-64 JIT.
 #[derive(Parser, Debug)]
@@ -44,6 +48,21 @@ struct TierOptions {
     /// Most bytes of machine code the JIT may install (default 64 MiB).
     #[arg(long, global = true, value_name = "BYTES")]
     jit_code_limit: Option<usize>,
+
+    /// Print one line to stderr per tier-up as it happens: function, reason
+    /// (call count or OSR at a loop header), counter, compile time, size.
+    #[arg(long, global = true)]
+    trace_jit: bool,
+
+    /// Print the machine code of each function to stderr when it is
+    /// compiled, each bytecode instruction followed by its code.
+    #[arg(long, global = true)]
+    dump_asm: bool,
+
+    /// Append each compiled function to /tmp/perf-PID.map so that
+    /// `perf report` can name it.
+    #[arg(long, global = true)]
+    perf_map: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -55,6 +74,10 @@ enum Command {
     },
     /// Print the bytecode of every function in a program.
     Disasm {
+        /// Also compile every function (without running the program) and
+        /// print its machine code after the bytecode.
+        #[arg(long)]
+        asm: bool,
         /// The `.toy` file to disassemble.
         file: PathBuf,
     },
@@ -65,6 +88,8 @@ enum Command {
     },
     /// Start the interactive session (also what `toyc` alone does).
     Repl,
+    /// Run a program at several JIT thresholds and compare the times.
+    Bench(sweep::SweepArgs),
 }
 
 /// The default hotness threshold (see docs/jit.md).
@@ -97,12 +122,27 @@ fn main() -> ExitCode {
 
 fn run_cli(cli: Cli) -> i32 {
     let opts = vm_options(&cli.tiers);
+    let tools = ToolOptions {
+        trace: cli.tiers.trace_jit,
+        dump_asm: cli.tiers.dump_asm,
+        perf_map: cli.tiers.perf_map,
+    };
     match cli.command {
-        Some(Command::Run { file }) => run_file(&file, opts),
-        Some(Command::Disasm { file }) => disasm_file(&file),
+        Some(Command::Run { file }) => run_file(&file, opts, tools),
+        Some(Command::Disasm { file, asm }) => disasm_file(&file, asm.then_some(opts)),
         Some(Command::Check { file }) => check_file(&file),
-        Some(Command::Repl) | None => toyc::repl::run(opts),
+        Some(Command::Bench(args)) => sweep::run(&args),
+        Some(Command::Repl) | None => toyc::repl::run(opts, tools),
     }
+}
+
+/// A VM for `opts` with the tools switched on.
+fn new_vm(opts: VmOptions, tools: ToolOptions, out: Box<dyn std::io::Write>) -> Vm {
+    let mut vm = Vm::new(opts, out);
+    if let Err(e) = vm.set_jit_tools(tools) {
+        eprintln!("toyc: warning: cannot create the perf map: {e}");
+    }
+    vm
 }
 
 fn vm_options(tiers: &TierOptions) -> VmOptions {
@@ -158,12 +198,12 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn run_file(file: &std::path::Path, opts: VmOptions) -> i32 {
+fn run_file(file: &std::path::Path, opts: VmOptions, tools: ToolOptions) -> i32 {
     let (name, script, globals) = match load(file) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let mut vm = Vm::new(opts, Box::new(std::io::stdout()));
+    let mut vm = new_vm(opts, tools, Box::new(std::io::stdout()));
     let result = vm.run(script, &globals);
     vm.flush();
     match result {
@@ -175,14 +215,37 @@ fn run_file(file: &std::path::Path, opts: VmOptions) -> i32 {
     }
 }
 
-fn disasm_file(file: &std::path::Path) -> i32 {
-    match load(file) {
-        Ok((_, script, _)) => {
-            print!("{}", toyc::disasm::disassemble(&script));
-            0
+/// `toyc disasm [--asm]`: with `asm` (the VM options to compile with),
+/// every function is compiled at load, as with `--jit-threshold 0`, and
+/// its listing follows the bytecode; the program does not run.
+fn disasm_file(file: &std::path::Path, asm: Option<VmOptions>) -> i32 {
+    let (_, script, globals) = match load(file) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    // Write errors (a closed pipe, as in `toyc disasm --asm F | head`) end
+    // the listing quietly.
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", toyc::disasm::disassemble(&script));
+    let Some(opts) = asm else { return 0 };
+    let opts = VmOptions {
+        jit_threshold: Some(0),
+        jit_stats: false,
+        ..opts
+    };
+    let mut vm = Vm::new(opts, Box::new(std::io::sink()));
+    vm.load_without_running(&script, &globals);
+    let mut protos = vec![script];
+    while let Some(proto) = protos.pop() {
+        let text = vm
+            .jit_listing(&proto)
+            .unwrap_or_else(|| format!("== {}: not compiled ==\n", proto.display_name()));
+        if write!(out, "\n{text}").is_err() {
+            break;
         }
-        Err(code) => code,
+        protos.extend(proto.protos.iter().rev().cloned());
     }
+    0
 }
 
 fn check_file(file: &std::path::Path) -> i32 {

@@ -11,6 +11,11 @@
 //! back-edges, so an endless loop stops with `interrupted` and the session
 //! keeps every definition. Non-interactive input (a pipe) is read line by
 //! line with no prompts and no banner.
+//!
+//! Commands (lines starting with `:`) look inside the VM: bytecode
+//! (`:disasm`), machine code (`:asm`), JIT statistics (`:stats`), and switch
+//! the JIT (`:jit on|off`, `:threshold N`) between inputs; see
+//! `docs/tools.md`.
 
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
@@ -22,6 +27,7 @@ use rustyline::error::ReadlineError;
 use crate::bytecode::GlobalNames;
 use crate::compiler::CompileOptions;
 use crate::driver;
+use crate::jit::tools::ToolOptions;
 use crate::runtime::{Vm, VmOptions};
 
 const HELP: &str = "\
@@ -30,7 +36,11 @@ brackets are open. Ctrl-C interrupts running code or clears the line; Ctrl-D exi
 Commands:
   :help          this text
   :quit          leave (also Ctrl-D)
-  :disasm NAME   the bytecode of the function in global NAME";
+  :disasm NAME   the bytecode of the function in global NAME
+  :asm NAME      its machine code, if the JIT has compiled it
+  :jit on|off    switch the JIT (off: everything runs in the interpreter)
+  :threshold N   compile a function after N calls + loop iterations (0: at once)
+  :stats         JIT statistics so far (as --jit-stats prints them)";
 
 /// One session: the VM and the global names compiled so far.
 pub struct Session {
@@ -41,9 +51,19 @@ pub struct Session {
 
 impl Session {
     pub fn new(opts: VmOptions) -> Session {
+        Session::with_tools(opts, ToolOptions::default())
+    }
+
+    /// A session whose VM has the JIT tools in `tools` switched on.
+    pub fn with_tools(opts: VmOptions, tools: ToolOptions) -> Session {
+        let interrupt = opts.interrupt.clone();
+        let mut vm = Vm::new(opts, Box::new(std::io::stdout()));
+        if let Err(e) = vm.set_jit_tools(tools) {
+            eprintln!("toyc: warning: cannot create the perf map: {e}");
+        }
         Session {
-            interrupt: opts.interrupt.clone(),
-            vm: Vm::new(opts, Box::new(std::io::stdout())),
+            interrupt,
+            vm,
             globals: GlobalNames::default(),
         }
     }
@@ -89,17 +109,66 @@ impl Session {
     }
 
     fn command(&mut self, command: &str) -> (String, String) {
-        let mut words = command.split_whitespace();
-        match (words.next(), words.next()) {
-            (Some("help"), None) => (format!("{HELP}\n"), String::new()),
-            (Some("disasm"), Some(name)) => match self.vm.global_function(name) {
-                Some(proto) => (crate::disasm::disassemble(&proto), String::new()),
-                None => (String::new(), format!("no function named '{name}'\n")),
+        let ok = |text: String| (text, String::new());
+        let err = |text: String| (String::new(), text);
+        let words: Vec<&str> = command.split_whitespace().collect();
+        match words[..] {
+            ["help"] => ok(format!("{HELP}\n")),
+            ["disasm", name] => match self.vm.global_function(name) {
+                Some(proto) => ok(crate::disasm::disassemble(&proto)),
+                None => err(format!("no function named '{name}'\n")),
             },
-            _ => (
-                String::new(),
-                format!("unknown command ':{command}' (try :help)\n"),
+            ["asm", name] => self.asm(name),
+            ["jit", "on"] => {
+                self.vm.set_jit_enabled(true);
+                ok(self.jit_status())
+            }
+            ["jit", "off"] => {
+                self.vm.set_jit_enabled(false);
+                ok(self.jit_status())
+            }
+            ["jit"] => ok(self.jit_status()),
+            ["threshold", n] => match n.parse::<u32>() {
+                Ok(n) if self.vm.set_jit_threshold(n) => ok(self.jit_status()),
+                Ok(_) => err("the JIT is off; :jit on first\n".to_string()),
+                Err(_) => err(format!("'{n}' is not a threshold (0, 1, 2, ...)\n")),
+            },
+            ["stats"] => match self.vm.jit_stats_report() {
+                Some(report) => ok(report),
+                None => err("the JIT is off: no statistics\n".to_string()),
+            },
+            _ => err(format!("unknown command ':{command}' (try :help)\n")),
+        }
+    }
+
+    /// `:asm NAME`: the machine code of a compiled function, or why there
+    /// is none.
+    fn asm(&self, name: &str) -> (String, String) {
+        let Some(proto) = self.vm.global_function(name) else {
+            return (String::new(), format!("no function named '{name}'\n"));
+        };
+        if let Some(listing) = self.vm.jit_listing(&proto) {
+            let note = if self.vm.jit_enabled() {
+                ""
+            } else {
+                "(the JIT is off: this code is not used until :jit on)\n"
+            };
+            return (format!("{listing}{note}"), String::new());
+        }
+        let why = match self.vm.jit_threshold() {
+            Some(n) if self.vm.jit_enabled() => format!(
+                "'{name}' is not compiled yet: it runs in the interpreter until its \
+                 calls + loop iterations reach the threshold ({n}); :threshold 0 compiles at once\n"
             ),
+            _ => format!("'{name}' is not compiled: the JIT is off (:jit on)\n"),
+        };
+        (why, String::new())
+    }
+
+    fn jit_status(&self) -> String {
+        match self.vm.jit_threshold() {
+            Some(n) if self.vm.jit_enabled() => format!("JIT on, threshold {n}\n"),
+            _ => "JIT off: everything runs in the interpreter\n".to_string(),
         }
     }
 
@@ -150,8 +219,8 @@ fn is_quit(input: &str) -> bool {
 }
 
 /// Runs the session on standard input; returns the process exit code.
-pub fn run(opts: VmOptions) -> i32 {
-    let mut session = Session::new(opts);
+pub fn run(opts: VmOptions, tools: ToolOptions) -> i32 {
+    let mut session = Session::with_tools(opts, tools);
     if std::io::stdin().is_terminal() {
         interactive(&mut session)
     } else {

@@ -58,7 +58,8 @@
 //!
 //! [`disasm::disassemble`] prints Intel syntax with helper names and
 //! bytecode annotations; [`perf_map::PerfMap`] tells `perf` the name of each
-//! compiled function.
+//! compiled function; [`tools`] puts them (and tier-up tracing) behind the
+//! command line's `--dump-asm`, `--perf-map` and `--trace-jit`.
 
 pub mod analysis;
 pub mod asm;
@@ -68,6 +69,7 @@ pub mod disasm;
 pub mod helpers;
 pub mod perf_map;
 mod tier;
+pub mod tools;
 
 #[cfg(test)]
 mod tests;

@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use super::code_cache::{CacheError, CodeCache};
 use super::compiler::{self, Env};
+use super::tools::{Reason, Tools};
 use crate::diag::RuntimeError;
 use crate::runtime::heap::FuncObj;
 use crate::runtime::vm::STACK_SLOTS;
@@ -91,7 +92,7 @@ struct FnStats {
 /// of `ctx`).
 pub struct Jit {
     pub(crate) ctx: JitCtx,
-    threshold: u32,
+    pub(super) threshold: u32,
     cache: CodeCache,
     interrupt: *const AtomicBool,
     /// Set once the system refused executable memory: never compile again.
@@ -101,6 +102,8 @@ pub struct Jit {
     print_stats: bool,
     compiled: Vec<FnStats>,
     osr_entries: u64,
+    /// Listings, tracing, the perf map and the REPL's switches.
+    pub(super) tools: Tools,
 }
 
 /// The address of a local: a cheap reading of the native stack pointer.
@@ -129,13 +132,14 @@ impl Jit {
             print_stats: opts.jit_stats,
             compiled: Vec::new(),
             osr_entries: 0,
+            tools: Tools::default(),
         }))
     }
 
     /// Compiles and installs `func`; returns its entry or null (the function
     /// then stays interpreted).
-    fn compile(&mut self, func: &FuncObj) -> *const u8 {
-        if self.disabled {
+    pub(super) fn compile(&mut self, func: &FuncObj, reason: Reason) -> *const u8 {
+        if self.disabled || self.tools.paused {
             return std::ptr::null();
         }
         let start = Instant::now();
@@ -143,18 +147,29 @@ impl Jit {
             ctx: &self.ctx as *const JitCtx as usize,
             interrupt: self.interrupt,
         };
-        let Ok(out) = compiler::compile(func, &env) else {
-            return std::ptr::null();
+        let out = match compiler::compile(func, &env) {
+            Ok(out) => out,
+            Err(e) => {
+                self.tools.failed(func, reason, &e);
+                return std::ptr::null();
+            }
         };
-        match self.cache.install(&out.code) {
+        let installed = self.cache.install(&out.code);
+        let time = start.elapsed();
+        if let Err(e) = &installed {
+            self.tools.failed(func, reason, &e.to_string());
+        }
+        match installed {
             Ok(ptr) => {
                 self.compiled.push(FnStats {
                     name: func.proto.display_name().to_string(),
                     bytecode_len: func.proto.code.len(),
                     code_len: out.code.len(),
-                    time: start.elapsed(),
+                    time,
                 });
                 func.jit_entry.set(ptr.as_ptr());
+                self.tools
+                    .installed(func, ptr.as_ptr(), out, reason, time, &env);
                 ptr.as_ptr()
             }
             Err(CacheError::ExecDenied) => {
@@ -225,11 +240,12 @@ impl Vm {
 
     /// Called when a function has been loaded: threshold 0 compiles it now.
     pub(crate) fn jit_after_load(&mut self, func: *const FuncObj) {
-        if let Some(jit) = self.jit.as_mut()
-            && jit.threshold == 0
-        {
-            // SAFETY: loaded functions live as long as the VM.
-            jit.compile(unsafe { &*func });
+        if let Some(jit) = self.jit.as_mut() {
+            jit.tools.loaded.push(func);
+            if jit.threshold == 0 {
+                // SAFETY: loaded functions live as long as the VM.
+                jit.compile(unsafe { &*func }, Reason::Load);
+            }
         }
     }
 
@@ -242,22 +258,24 @@ impl Vm {
             return entry;
         }
         match self.jit.as_mut() {
-            Some(jit) if f.hotness.get() == jit.threshold => jit.compile(f),
+            Some(jit) if f.hotness.get() == jit.threshold => jit.compile(f, Reason::Call),
             _ => std::ptr::null(),
         }
     }
 
-    /// At a back-edge of `f` (hotness just bumped): the machine code to
-    /// continue this frame in (OSR), or null to keep interpreting.
+    /// At a back-edge of `f` to the loop header `header` (hotness just
+    /// bumped): the machine code to continue this frame in (OSR), or null to
+    /// keep interpreting.
     #[inline]
-    pub(crate) fn jit_entry_for_loop(&mut self, f: &FuncObj) -> *const u8 {
-        if self.jit.is_none() {
+    pub(crate) fn jit_entry_for_loop(&mut self, f: &FuncObj, header: usize) -> *const u8 {
+        let Some(jit) = self.jit.as_mut() else {
             return std::ptr::null();
+        };
+        let mut entry = f.jit_entry.get();
+        if entry.is_null() && f.hotness.get() == jit.threshold {
+            entry = jit.compile(f, Reason::Osr { header });
         }
-        let entry = self.jit_entry_for_call(f);
-        if !entry.is_null()
-            && let Some(jit) = self.jit.as_mut()
-        {
+        if !entry.is_null() {
             jit.osr_entries += 1;
         }
         entry

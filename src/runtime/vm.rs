@@ -284,7 +284,7 @@ impl Vm {
         v
     }
 
-    fn load_function(&mut self, proto: &Rc<FunctionProto>) -> *const FuncObj {
+    pub(crate) fn load_function(&mut self, proto: &Rc<FunctionProto>) -> *const FuncObj {
         verify(proto, self.globals.len());
         let mut boxed = Box::new(FuncObj {
             proto: proto.clone(),
@@ -495,7 +495,7 @@ impl Vm {
                     }
                     ip = code!().add($target as usize);
                     // JIT hook: on-stack replacement at a hot loop header.
-                    let entry = self.jit_entry_for_loop(f);
+                    let entry = self.jit_entry_for_loop(f, $target as usize);
                     if !entry.is_null() {
                         sync!();
                         let at = frame_base_index(self, base);
