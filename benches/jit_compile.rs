@@ -39,14 +39,8 @@ fn load(proto: &Rc<FunctionProto>, heap: &mut Heap, out: &mut Vec<Box<FuncObj>>)
         })
         .collect();
     let children = proto.protos.iter().map(|p| load(p, heap, out)).collect();
-    let func = Box::new(FuncObj {
-        proto: proto.clone(),
-        code: proto.code.as_ptr(),
-        consts,
-        children,
-        hotness: Default::default(),
-        jit_entry: std::cell::Cell::new(std::ptr::null()),
-    });
+    let mut func = Box::new(FuncObj::new(proto, consts));
+    func.children = children;
     let ptr: *const FuncObj = &*func;
     out.push(func);
     ptr
@@ -78,9 +72,7 @@ fn all_functions(heap: &mut Heap) -> Vec<(String, Vec<Box<FuncObj>>)> {
 fn bench_jit_compile(c: &mut Criterion) {
     let mut heap = Heap::new(false);
     let programs = all_functions(&mut heap);
-    let ctx = Box::new(JitCtx {
-        globals: std::ptr::null_mut(),
-    });
+    let ctx = Box::new(JitCtx::default());
     let interrupt = AtomicBool::new(false);
     let env = Env {
         ctx: &*ctx as *const JitCtx as usize,

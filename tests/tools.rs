@@ -77,7 +77,7 @@ fn dump_asm_shows_each_bytecode_with_its_code_and_helper_names() {
         );
     }
     // Helper calls show the helper's name, not its address.
-    assert!(err.contains("mov     rax,jit_return"), "{err}");
+    assert!(err.contains("mov     rax,jit_call"), "{err}");
     assert!(err.contains("call    rax"), "{err}");
     // An instruction line: offset, bytes, Intel syntax.
     assert!(

@@ -75,6 +75,18 @@ pub struct JitCtx {
     pub vm_stack_start: *mut Value,
 }
 
+impl Default for JitCtx {
+    /// A context with no VM yet (`Vm::run` fills it in).
+    fn default() -> Self {
+        JitCtx {
+            globals: std::ptr::null_mut(),
+            native_stack_limit: 0,
+            vm_stack_end: std::ptr::null_mut(),
+            vm_stack_start: std::ptr::null_mut(),
+        }
+    }
+}
+
 /// Offsets in [`JitCtx`] for compiled code.
 pub const CTX_NATIVE_STACK_LIMIT: usize = std::mem::offset_of!(JitCtx, native_stack_limit);
 pub const CTX_VM_STACK_END: usize = std::mem::offset_of!(JitCtx, vm_stack_end);
@@ -118,12 +130,7 @@ impl Jit {
     pub fn for_options(opts: &VmOptions) -> Option<Box<Jit>> {
         let threshold = opts.jit_threshold?;
         Some(Box::new(Jit {
-            ctx: JitCtx {
-                globals: std::ptr::null_mut(),
-                native_stack_limit: 0,
-                vm_stack_end: std::ptr::null_mut(),
-                vm_stack_start: std::ptr::null_mut(),
-            },
+            ctx: JitCtx::default(),
             threshold,
             cache: CodeCache::new(opts.jit_code_limit.unwrap_or(DEFAULT_CODE_LIMIT)),
             interrupt: std::sync::Arc::as_ptr(&opts.interrupt),

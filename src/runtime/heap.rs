@@ -148,6 +148,24 @@ pub struct FuncObj {
     pub field_hints: Box<[Cell<u32>]>,
 }
 
+impl FuncObj {
+    /// A runtime function for `proto` with its constants already made;
+    /// `children` are filled in by the loader.
+    pub fn new(proto: &Rc<FunctionProto>, consts: Vec<Value>) -> FuncObj {
+        FuncObj {
+            proto: proto.clone(),
+            arity: proto.arity,
+            max_slots: proto.max_slots,
+            code: proto.code.as_ptr(),
+            consts,
+            children: Vec::new(),
+            hotness: Default::default(),
+            jit_entry: Cell::new(std::ptr::null()),
+            field_hints: proto.code.iter().map(|_| Default::default()).collect(),
+        }
+    }
+}
+
 impl ValueVec {
     pub fn new() -> ValueVec {
         ValueVec {

@@ -286,17 +286,7 @@ impl Vm {
 
     pub(crate) fn load_function(&mut self, proto: &Rc<FunctionProto>) -> *const FuncObj {
         verify(proto, self.globals.len());
-        let mut boxed = Box::new(FuncObj {
-            proto: proto.clone(),
-            arity: proto.arity,
-            max_slots: proto.max_slots,
-            code: proto.code.as_ptr(),
-            consts: Vec::with_capacity(proto.consts.len()),
-            children: Vec::new(),
-            hotness: Default::default(),
-            jit_entry: std::cell::Cell::new(std::ptr::null()),
-            field_hints: proto.code.iter().map(|_| Default::default()).collect(),
-        });
+        let mut boxed = Box::new(FuncObj::new(proto, Vec::with_capacity(proto.consts.len())));
         let ptr: *mut FuncObj = &mut *boxed;
         // Registered first, so constants made below are roots at once.
         self.functions.push(boxed);
