@@ -44,6 +44,10 @@ use crate::runtime::vm::{
     FRAME_BASE, FRAME_CLOSURE, FRAME_PC, FRAME_SIZE, MAX_FRAMES, VM_FRAMES_LEN, VM_FRAMES_PTR,
 };
 
+/// Where a compiled function's internal entry starts (see
+/// `Compiler::emit_entry`): compiled callers call `entry + INTERNAL_ENTRY`.
+pub const INTERNAL_ENTRY: usize = 64;
+
 /// Addresses compiled code embeds as immediates.
 pub struct Env {
     /// The JIT context ([`super::JitCtx`]); its first field is the globals
@@ -116,17 +120,43 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    /// Prologue, VM registers, and the dispatch on the entry `pc` (0 or a
-    /// loop header for OSR).
+    /// The two entries of every compiled function.
+    ///
+    /// * The **external entry** (offset 0, the `Entry` signature) is how
+    ///   Rust calls in: a full System V prologue saves the callee-saved
+    ///   registers, loads the VM registers (`r_vm`, `r_aux`, `r_consts`),
+    ///   calls the internal entry, and restores everything. It is padded to
+    ///   [`INTERNAL_ENTRY`] bytes.
+    /// * The **internal entry** (offset [`INTERNAL_ENTRY`]) is how compiled
+    ///   code calls compiled code: the VM registers are already loaded and
+    ///   stay loaded, so it only saves the caller's `r_base` (the one VM
+    ///   register that differs per frame), sets its own from `rsi`, and
+    ///   dispatches on the entry `pc` in `rdx` (0, or a loop header for
+    ///   OSR). Returns pop `r_base` and `ret` with the status in `eax`.
+    ///
+    /// Stack alignment: the external entry leaves rsp 16-byte aligned, the
+    /// `call` pushes 8 bytes and `push r_base` 8 more, so templates run with
+    /// rsp aligned, as helper calls need, and so do nested internal calls.
     fn emit_entry(&mut self) {
         emit_prologue(&mut self.ops, 0);
         let ctx = self.env.ctx as i64;
-        let start = self.labels[0];
         emit!(self
             ; mov r_vm, rdi
-            ; mov r_base, rsi
             ; mov r_aux, QWORD ctx
             ; mov r_consts, [r_aux]
+            ; call >internal
+        );
+        emit_epilogue(&mut self.ops);
+        let used = self.ops.offset().0;
+        assert!(used <= INTERNAL_ENTRY, "external entry is {used} bytes");
+        for _ in used..INTERNAL_ENTRY {
+            emit!(self ; nop);
+        }
+        let start = self.labels[0];
+        emit!(self
+            ; internal:
+            ; push r_base
+            ; mov r_base, rsi
             ; test rdx, rdx
             ; jz =>start
         );
@@ -135,6 +165,11 @@ impl Compiler<'_> {
             emit!(self ; cmp rdx, h as i32 ; je =>l);
         }
         emit!(self ; ud2);
+    }
+
+    /// Leaves through the internal entry's exit with status `eax`.
+    fn emit_internal_return(&mut self) {
+        emit!(self ; pop r_base ; ret);
     }
 
     fn emit_body(&mut self) {
@@ -156,7 +191,7 @@ impl Compiler<'_> {
     fn emit_error_exit(&mut self) {
         let l = self.error_exit;
         emit!(self ; =>l ; mov eax, 1);
-        emit_epilogue(&mut self.ops);
+        self.emit_internal_return();
     }
 
     /// Whether instruction `pc + 1` can be merged into the one at `pc` (it
@@ -838,7 +873,7 @@ impl Compiler<'_> {
 
     /// A call. The fast path, inline, is a compiled Toy function with the
     /// right arity and room for its frame: push its frame record and call
-    /// its machine code directly, `(vm, callee slot, pc 0)`. Everything
+    /// its internal entry directly (`rsi` = callee slot, `rdx` = pc 0). Everything
     /// else (builtins, interpreted callees, errors, a function that just
     /// became hot) goes through `jit_call`, which pushes the record and
     /// runs builtins and interpreted callees itself; for a compiled callee
@@ -890,7 +925,7 @@ impl Compiler<'_> {
             ; je =>err
             ; jb >done                  // done by the helper
             ; call:
-            ; mov rdi, r_vm
+            ; add rax, INTERNAL_ENTRY as i32
             ; lea rsi, [r_base + callee]
             ; xor edx, edx
             ; call rax
@@ -914,7 +949,7 @@ impl Compiler<'_> {
             emit!(self ; sub QWORD [r_vm + VM_FRAMES_LEN as i32], 1);
         }
         emit!(self ; xor eax, eax);
-        emit_epilogue(&mut self.ops);
+        self.emit_internal_return();
     }
 
     // ---- arrays ----------------------------------------------------------------
