@@ -13,9 +13,9 @@
 //! |----------|------------|-------------------------------------------------------------|-----------------|
 //! | `r12`    | `r_vm`     | pointer to the VM context (heap, globals, value stack)      | yes             |
 //! | `r13`    | `r_base`   | frame base: address of slot 0 of this frame in the value stack | yes          |
-//! | `r14`    | `r_consts` | address of this function's constant table                   | yes             |
-//! | `r15`    | `r_aux`    | reserved for the template JIT (e.g. the value-stack limit)  | yes             |
-//! | `rbx`    | `r_keep`   | scratch that survives helper calls (never a GC root)        | yes             |
+//! | `r14`    | `r_consts` | the VM's globals array (constants are immediates)           | yes             |
+//! | `r15`    | `r_aux`    | the JIT context (`tier::JitCtx`: globals, stack limits)     | yes             |
+//! | `rbx`    | `r_keep`   | unused by the templates; saved for future use               | yes             |
 //! | `rbp`    | —          | native frame pointer, so `perf` and `gdb` can walk the stack | yes            |
 //! | `rsp`    | —          | native stack pointer, 16-byte aligned at every `call`       | —               |
 //! | `rdi rsi rdx rcx r8 r9` | `r_arg0`…`r_arg5` | helper arguments 1–6, scratch otherwise | no             |

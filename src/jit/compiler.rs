@@ -4,16 +4,21 @@
 //! # What compiled code looks like
 //!
 //! A compiled function is an `extern "sysv64" fn(vm, base, pc) -> status`
-//! (see [`super::Entry`]). Its frame is the interpreter's: the caller has
-//! already pushed the frame record and put the callee and arguments at
-//! `base[0..=arity]`. `pc` is 0 for a call, or a loop header's index for
-//! on-stack replacement: the prologue jumps to that instruction's label.
+//! (see [`super::Entry`]) for Rust, with a cheaper internal entry for
+//! compiled callers (`Compiler::emit_entry`). Its frame is the
+//! interpreter's: the caller has already pushed the frame record and put
+//! the callee and arguments at `base[0..=arity]`. `pc` is 0 for a call, or
+//! a loop header's index for on-stack replacement: the entry jumps to that
+//! instruction's label.
 //!
 //! Every operand-stack slot is addressed as `[r_base + 16 * depth]` with the
 //! depth known at compile time ([`super::analysis`]). Values live in their
-//! VM stack slots between instructions, so at any helper call the GC sees
-//! every live value; templates use scratch registers only within one
-//! instruction (and a fused compare-and-branch pair).
+//! VM stack slots, except that pushes of locals and int literals are
+//! deferred until an instruction consumes them ([`Operand`]); they are
+//! written out before every helper call, jump target and instruction that
+//! does not read deferred entries, so the GC and the interpreter always see
+//! a complete frame. Templates keep values in scratch registers only within
+//! one instruction.
 //!
 //! Fast paths (int arithmetic and comparisons, array indexing, globals,
 //! loops) are inline with a tag guard; everything else, and every guard
@@ -22,8 +27,9 @@
 //!
 //! Status protocol: a helper returns 0 or 1 in `rax`; on 1 the code jumps to
 //! the shared error exit, which returns 1 to the caller. `Return` stores the
-//! result in `base[0]` (where the caller expects it), pops the frame via a
-//! helper and returns 0.
+//! result in `base[0]` (where the caller expects it), pops the frame record
+//! (inline, or via `jit_return` when open upvalues may point into the
+//! frame) and returns 0.
 
 use std::sync::atomic::AtomicBool;
 
@@ -81,6 +87,7 @@ pub fn compile(func: &FuncObj, env: &Env) -> Result<Output, String> {
         labels,
         error_exit,
         pc: 0,
+        pending: Vec::new(),
         offsets: Vec::new(),
     };
     c.emit_entry();
@@ -106,6 +113,45 @@ fn slot(i: u32) -> i32 {
     i32::try_from(i as u64 * 16).expect("frame fits in i32 displacement")
 }
 
+/// The instructions that read deferred entries themselves (see
+/// [`Operand`]); before any other, the compiler writes them to their slots.
+fn uses_deferred_entries(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        GetLocal { .. } | GetLocal2 { .. } | Int { .. } | Pop | PopN { .. } | SetLocal { .. }
+    ) || matches!(
+        op,
+        Add | Sub | Mul | AddInt { .. } | SubInt { .. } | ModInt { .. }
+    ) || matches!(
+        op,
+        JumpIfNotLt { .. }
+            | JumpIfNotLe { .. }
+            | JumpIfNotGt { .. }
+            | JumpIfNotGe { .. }
+            | JumpIfNotEq { .. }
+            | JumpIfNotNe { .. }
+    )
+}
+
+/// Where an operand-stack entry's value is, when its push was deferred.
+///
+/// `GetLocal` and `Int` emit no code: they only note the entry here. The
+/// instruction that consumes the entry reads the local's slot or uses the
+/// immediate directly (`add rax, [local]`, `cmp rax, 2`), so `x + 1` costs
+/// no copies, and a known int needs no tag check. Instructions that do not
+/// know about deferred entries, every jump target, and every slow path
+/// first write the entries to their slots ([`Compiler::flush`]), so the
+/// frame looks exactly as the interpreter would leave it wherever anything
+/// else can see it (helpers, the GC, OSR, other paths).
+#[derive(Clone, Copy, Debug)]
+enum Operand {
+    /// The value in this frame slot (a local, or the entry's own slot).
+    Slot(u32),
+    /// An int immediate.
+    Int(i32),
+}
+
 struct Compiler<'a> {
     ops: Ops,
     func: &'a FuncObj,
@@ -116,6 +162,9 @@ struct Compiler<'a> {
     error_exit: DynamicLabel,
     /// The instruction being compiled.
     pc: usize,
+    /// Deferred pushes: the top `pending.len()` operand-stack entries, not
+    /// yet written to their slots (see [`Operand`]).
+    pending: Vec<Operand>,
     offsets: Vec<(usize, usize)>,
 }
 
@@ -177,6 +226,15 @@ impl Compiler<'_> {
         let mut pc = 0;
         while pc < code.len() {
             self.pc = pc;
+            if let Op::ForRangeNext { .. } = code[pc] {
+                // It drops every entry above its hidden locals, and paths
+                // may reach it at different depths: deferred entries are
+                // dead, and must not be written at a guessed depth.
+                self.pending.clear();
+            } else if self.analysis.is_target[pc] {
+                let d = self.analysis.depth[pc].unwrap_or(0);
+                self.flush(d);
+            }
             let l = self.labels[pc];
             emit!(self ; =>l);
             self.offsets.push((self.ops.offset().0, pc));
@@ -203,18 +261,30 @@ impl Compiler<'_> {
 
     /// Emits one instruction (or a fused pair); returns how many it consumed.
     fn emit_op(&mut self, op: Op, d: u32) -> usize {
+        // Only some instructions work with deferred entries (see `Operand`);
+        // the others find every entry in its slot.
+        if !uses_deferred_entries(op) {
+            self.flush(d);
+        }
         match op {
+            Op::GetLocal { slot } => return self.defer(Operand::Slot(slot)),
+            Op::GetLocal2 { a, b } => {
+                self.pending.push(Operand::Slot(a));
+                return self.defer(Operand::Slot(b));
+            }
+            Op::Int { v } => return self.defer(Operand::Int(v)),
+            Op::Pop => self.pop_entries(1),
+            Op::PopN { n } => self.pop_entries(n),
+            Op::SetLocal { slot } => {
+                let v = self.take_operands(d, 1)[0];
+                self.materialize(v, slot);
+            }
             Op::Nil => self.emit_nil(d),
             Op::True => self.emit_true(d),
             Op::False => self.emit_false(d),
-            Op::Int { v } => self.emit_int(d, v),
             Op::Const { k } => self.emit_const(d, k),
-            Op::Pop | Op::PopN { .. } => {} // the static depth drops: no code
             Op::Dup => self.emit_dup(d),
             Op::Dup2 => self.emit_dup2(d),
-            Op::GetLocal { slot } => self.emit_get_local(d, slot),
-            Op::GetLocal2 { a, b } => self.emit_get_local2(d, a, b),
-            Op::SetLocal { slot } => self.emit_set_local(d, slot),
             Op::GetUpval { idx } => self.call_checked(helpers::jit_get_upval, d, idx as u64, 0),
             Op::SetUpval { idx } => self.call_checked(helpers::jit_set_upval, d, idx as u64, 0),
             Op::GetGlobal { g } => self.emit_get_global(d, g),
@@ -224,26 +294,25 @@ impl Compiler<'_> {
             Op::CloseUpvals { slot } => {
                 self.call_checked(helpers::jit_close_upvals, d, slot as u64, 0)
             }
-            Op::Add | Op::Sub | Op::Mul | Op::BitAnd | Op::BitOr | Op::BitXor => {
-                self.emit_int_arith(op, d)
-            }
-            Op::Div | Op::Mod => self.emit_div_mod(op, d),
-            Op::Shl | Op::Shr => self.call_checked(helpers::binary_helper(&op), d, 0, 0),
+            Op::Add | Op::Sub | Op::Mul => self.emit_int_arith(op, d),
+            Op::BitAnd | Op::BitOr | Op::BitXor => self.emit_int_arith(op, d),
             Op::AddInt { v } | Op::SubInt { v } | Op::ModInt { v } => {
                 self.emit_int_immediate(op, d, v)
             }
+            Op::Div | Op::Mod => self.emit_div_mod(op, d),
+            Op::Shl | Op::Shr => self.call_checked(helpers::binary_helper(&op), d, 0, 0),
             Op::Neg => self.emit_neg(d),
             Op::BitNot => self.emit_bit_not(d),
             Op::Not => self.emit_not(d),
             Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge => return self.emit_compare(op, d),
             Op::Jump { target } => self.emit_jump(target),
             Op::JumpIfFalse { target } => self.emit_jump_if_false(d, target),
-            Op::JumpIfNotLt { target } => self.emit_compare_jump(Op::Lt, d, target),
-            Op::JumpIfNotLe { target } => self.emit_compare_jump(Op::Le, d, target),
-            Op::JumpIfNotGt { target } => self.emit_compare_jump(Op::Gt, d, target),
-            Op::JumpIfNotGe { target } => self.emit_compare_jump(Op::Ge, d, target),
-            Op::JumpIfNotEq { target } => self.emit_compare_jump(Op::Eq, d, target),
-            Op::JumpIfNotNe { target } => self.emit_compare_jump(Op::Ne, d, target),
+            Op::JumpIfNotLt { target } => self.compare_and_branch(Op::Lt, d, target),
+            Op::JumpIfNotLe { target } => self.compare_and_branch(Op::Le, d, target),
+            Op::JumpIfNotGt { target } => self.compare_and_branch(Op::Gt, d, target),
+            Op::JumpIfNotGe { target } => self.compare_and_branch(Op::Ge, d, target),
+            Op::JumpIfNotEq { target } => self.compare_and_branch(Op::Eq, d, target),
+            Op::JumpIfNotNe { target } => self.compare_and_branch(Op::Ne, d, target),
             Op::JumpIfFalseOrPop { target } => self.emit_jump_if_false_or_pop(d, target),
             Op::JumpIfTrueOrPop { target } => self.emit_jump_if_true_or_pop(d, target),
             Op::Loop { target } => self.emit_loop(d, target),
@@ -305,6 +374,85 @@ impl Compiler<'_> {
         emit!(self ; test rax, rax ; jnz =>err);
     }
 
+    // ---- deferred pushes (see `Operand`) --------------------------------------
+
+    /// Notes a push without emitting code.
+    fn defer(&mut self, v: Operand) -> usize {
+        self.pending.push(v);
+        1
+    }
+
+    /// Writes every deferred entry to its slot; `d` is the static depth
+    /// (the entries are the slots just below it).
+    fn flush(&mut self, d: u32) {
+        let first = d - self.pending.len() as u32;
+        for (i, v) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+            self.materialize(v, first + i as u32);
+        }
+    }
+
+    /// Writes operand `v` to slot `s` (nothing if it is already there).
+    fn materialize(&mut self, v: Operand, s: u32) {
+        match v {
+            Operand::Slot(from) if from == s => {}
+            Operand::Slot(from) => self.copy_slot(from, s),
+            Operand::Int(i) => self.store_imm(s, TAG_INT, i as i64 as u64),
+        }
+    }
+
+    /// The top `n` entries as operands, bottom first, removed from
+    /// `pending`; deferred entries below them are flushed.
+    fn take_operands(&mut self, d: u32, n: usize) -> Vec<Operand> {
+        let deferred = self.pending.len().min(n);
+        let top = self.pending.split_off(self.pending.len() - deferred);
+        self.flush(d - deferred as u32);
+        let first = d - n as u32;
+        let mut out: Vec<Operand> = (0..(n - deferred) as u32)
+            .map(|i| Operand::Slot(first + i))
+            .collect();
+        out.extend(top);
+        out
+    }
+
+    /// `Pop`/`PopN`: dropping deferred entries forgets them; the static
+    /// depth drops for the others, so no code either way.
+    fn pop_entries(&mut self, n: u32) {
+        let keep = self.pending.len().saturating_sub(n as usize);
+        self.pending.truncate(keep);
+    }
+
+    /// Jumps to the next local label `not_ints` unless `v` is an int (an
+    /// immediate needs no check).
+    fn guard_int(&mut self, v: Operand) {
+        if let Operand::Slot(s) = v {
+            let s = slot(s);
+            emit!(self
+                ; cmp QWORD [r_base + s], TAG_INT as i32
+                ; jne >not_ints
+            );
+        }
+    }
+
+    /// `rax` = the int payload of `v`.
+    fn load_int(&mut self, v: Operand) {
+        match v {
+            Operand::Slot(s) => {
+                let s = slot(s);
+                emit!(self ; mov rax, [r_base + s + 8]);
+            }
+            Operand::Int(i) => emit!(self ; mov rax, i),
+        }
+    }
+
+    /// Writes the operands of a slow path to their slots `d-n..d`, so the
+    /// helper finds them where the interpreter keeps them.
+    fn materialize_operands(&mut self, d: u32, operands: &[Operand]) {
+        let first = d - operands.len() as u32;
+        for (i, &v) in operands.iter().enumerate() {
+            self.materialize(v, first + i as u32);
+        }
+    }
+
     // ---- constants and stack shuffling -------------------------------------
 
     /// `base[d] = {tag, payload}`.
@@ -331,10 +479,6 @@ impl Compiler<'_> {
 
     fn emit_false(&mut self, d: u32) {
         self.store_imm(d, TAG_BOOL, 0);
-    }
-
-    fn emit_int(&mut self, d: u32, v: i32) {
-        self.store_imm(d, TAG_INT, v as i64 as u64);
     }
 
     /// Constants never change after loading, so the value is an immediate
@@ -365,19 +509,6 @@ impl Compiler<'_> {
     fn emit_dup2(&mut self, d: u32) {
         self.copy_slot(d - 2, d);
         self.copy_slot(d - 1, d + 1);
-    }
-
-    fn emit_get_local(&mut self, d: u32, s: u32) {
-        self.copy_slot(s, d);
-    }
-
-    fn emit_get_local2(&mut self, d: u32, a: u32, b: u32) {
-        self.copy_slot(a, d);
-        self.copy_slot(b, d + 1);
-    }
-
-    fn emit_set_local(&mut self, d: u32, s: u32) {
-        self.copy_slot(d - 1, s);
     }
 
     // ---- globals: `r_consts` holds the globals array -------------------------
@@ -435,28 +566,36 @@ impl Compiler<'_> {
 
     /// `+ - * & | ^` with an inline int/int path (wrapping, as x86 does),
     /// an inline float path for `+ - *` (int operands are converted, as
-    /// the language does), and the helper for everything else.
+    /// the language does), and the helper for everything else. The result
+    /// goes to slot `d-2`.
     fn emit_int_arith(&mut self, op: Op, d: u32) {
-        let (a, b) = (slot(d - 2) + 8, slot(d - 1) + 8);
-        let has_float = matches!(op, Op::Add | Op::Sub | Op::Mul);
-        emit!(self
-            ; cmp QWORD [r_base + a - 8], TAG_INT as i32
-            ; jne >not_ints
-            ; cmp QWORD [r_base + b - 8], TAG_INT as i32
-            ; jne >not_ints
-            ; mov rax, [r_base + a]
-        );
-        match op {
-            Op::Add => emit!(self ; add rax, [r_base + b]),
-            Op::Sub => emit!(self ; sub rax, [r_base + b]),
-            Op::Mul => emit!(self ; imul rax, [r_base + b]),
-            Op::BitAnd => emit!(self ; and rax, [r_base + b]),
-            Op::BitOr => emit!(self ; or rax, [r_base + b]),
-            _ => emit!(self ; xor rax, [r_base + b]),
+        let ops = self.take_operands(d, 2);
+        let (a, b) = (ops[0], ops[1]);
+        let dst = slot(d - 2);
+        self.guard_int(a);
+        self.guard_int(b);
+        self.load_int(a);
+        match (op, b) {
+            (Op::Add, Operand::Int(i)) => emit!(self ; add rax, i),
+            (Op::Sub, Operand::Int(i)) => emit!(self ; sub rax, i),
+            (Op::Mul, Operand::Int(i)) => emit!(self ; imul rax, rax, i),
+            (_, Operand::Int(_)) => unreachable!("bitwise operators take flushed operands"),
+            (Op::Add, Operand::Slot(s)) => emit!(self ; add rax, [r_base + slot(s) + 8]),
+            (Op::Sub, Operand::Slot(s)) => emit!(self ; sub rax, [r_base + slot(s) + 8]),
+            (Op::Mul, Operand::Slot(s)) => emit!(self ; imul rax, [r_base + slot(s) + 8]),
+            (Op::BitAnd, Operand::Slot(s)) => emit!(self ; and rax, [r_base + slot(s) + 8]),
+            (Op::BitOr, Operand::Slot(s)) => emit!(self ; or rax, [r_base + slot(s) + 8]),
+            (_, Operand::Slot(s)) => emit!(self ; xor rax, [r_base + slot(s) + 8]),
         }
-        emit!(self ; mov [r_base + a], rax ; jmp >done ; not_ints:);
-        if has_float {
-            self.load_numbers(d - 2, d - 1);
+        emit!(self
+            ; mov QWORD [r_base + dst], TAG_INT as i32
+            ; mov [r_base + dst + 8], rax
+            ; jmp >done
+            ; not_ints:
+        );
+        if matches!(op, Op::Add | Op::Sub | Op::Mul) {
+            self.load_number(a, 0);
+            self.load_number(b, 1);
             match op {
                 Op::Add => emit!(self ; addsd xmm0, xmm1),
                 Op::Sub => emit!(self ; subsd xmm0, xmm1),
@@ -466,6 +605,7 @@ impl Compiler<'_> {
             emit!(self ; jmp >done);
         }
         emit!(self ; slow:);
+        self.materialize_operands(d, &ops);
         self.call_checked(helpers::binary_helper(&op), d, 0, 0);
         emit!(self ; done:);
     }
@@ -474,13 +614,19 @@ impl Compiler<'_> {
     /// each a float or an int converted to float; jumps to the local label
     /// `slow` if either is something else.
     fn load_numbers(&mut self, a: u32, b: u32) {
-        self.load_number(a, 0);
-        self.load_number(b, 1);
+        self.load_number(Operand::Slot(a), 0);
+        self.load_number(Operand::Slot(b), 1);
     }
 
     #[allow(clippy::useless_conversion)] // inside dynasm's `Rx(..)` expansion
-    fn load_number(&mut self, s: u32, xmm: u8) {
-        let s = slot(s);
+    fn load_number(&mut self, v: Operand, xmm: u8) {
+        let s = match v {
+            Operand::Slot(s) => slot(s),
+            Operand::Int(i) => {
+                emit!(self ; mov ecx, i ; movsxd rcx, ecx ; cvtsi2sd Rx(xmm), rcx);
+                return;
+            }
+        };
         emit!(self
             ; cmp QWORD [r_base + s], TAG_FLOAT as i32
             ; jne >not_float
@@ -549,35 +695,36 @@ impl Compiler<'_> {
     /// inline; `% v` only when `v` is a positive constant, where `idiv`
     /// can neither trap nor overflow. The helper does the rest.
     fn emit_int_immediate(&mut self, op: Op, d: u32, v: i32) {
-        let s = slot(d - 1);
-        emit!(self
-            ; cmp QWORD [r_base + s], TAG_INT as i32
-            ; jne >slow
-        );
+        let x = self.take_operands(d, 1)[0];
+        let dst = slot(d - 1);
+        self.guard_int(x);
+        self.load_int(x);
         let kind = match op {
             Op::AddInt { .. } => {
-                emit!(self ; add QWORD [r_base + s + 8], v ; jmp >done);
+                emit!(self ; add rax, v);
                 helpers::IMM_ADD
             }
             Op::SubInt { .. } => {
-                emit!(self ; sub QWORD [r_base + s + 8], v ; jmp >done);
+                emit!(self ; sub rax, v);
                 helpers::IMM_SUB
             }
+            _ if v > 0 => {
+                emit!(self ; mov ecx, v ; cqo ; idiv rcx ; mov rax, rdx);
+                helpers::IMM_MOD
+            }
+            // `% 0` (an error) and `% -n`: always the helper.
             _ => {
-                if v > 0 {
-                    emit!(self
-                        ; mov rax, [r_base + s + 8]
-                        ; mov ecx, v
-                        ; cqo
-                        ; idiv rcx
-                        ; mov [r_base + s + 8], rdx
-                        ; jmp >done
-                    );
-                }
+                emit!(self ; jmp >not_ints);
                 helpers::IMM_MOD
             }
         };
-        emit!(self ; slow:);
+        emit!(self
+            ; mov QWORD [r_base + dst], TAG_INT as i32
+            ; mov [r_base + dst + 8], rax
+            ; jmp >done
+            ; not_ints:
+        );
+        self.materialize(x, d - 1);
         self.call_checked(helpers::jit_int_immediate, d, kind, v as i64 as u64);
         emit!(self ; done:);
     }
@@ -681,23 +828,25 @@ impl Compiler<'_> {
         1
     }
 
-    /// `JumpIfNot<op>`: the compiler's own fused compare-and-branch (see
-    /// `Op::JumpIfNotLt`).
-    fn emit_compare_jump(&mut self, op: Op, d: u32, target: u32) {
-        self.compare_and_branch(op, d, target);
-    }
-
     /// Jumps to `target` unless `base[d-2] op base[d-1]`. Two ints: one
     /// `cmp; jcc`. Two floats (for `< <= > >=`): one `ucomisd; jcc`.
     /// Otherwise the comparison helper stores the bool in `base[d-2]`, and
     /// we test it.
     fn compare_and_branch(&mut self, op: Op, d: u32, target: u32) {
-        let (a, b) = (slot(d - 2) + 8, slot(d - 1) + 8);
+        let ops = self.take_operands(d, 2);
+        let (a, b) = (ops[0], ops[1]);
         let t = self.labels[target as usize];
-        self.guard_two_ints(d - 2, d - 1);
-        emit!(self ; mov rax, [r_base + a] ; cmp rax, [r_base + b]);
+        self.guard_int(a);
+        self.guard_int(b);
+        self.load_int(a);
+        match b {
+            Operand::Int(i) => emit!(self ; cmp rax, i),
+            Operand::Slot(s) => emit!(self ; cmp rax, [r_base + slot(s) + 8]),
+        }
         self.jump_unless(op, t);
-        emit!(self ; jmp >done ; slow:);
+        emit!(self ; jmp >done ; not_ints:);
+        // The float path and the helper read the operands from their slots.
+        self.materialize_operands(d, &ops);
         if self.float_ordering(op, d) {
             self.jump_unless_float(op, t);
             emit!(self ; jmp >done ; slow:);
