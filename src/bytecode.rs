@@ -84,6 +84,9 @@ define_ops! {
     GetLocal { slot: u32 } = "GET_LOCAL";
     /// Pop a value into local `slot`.
     SetLocal { slot: u32 } = "SET_LOCAL";
+    /// Push local `a`, then local `b`: exactly `GetLocal a; GetLocal b` in
+    /// one dispatch (a superinstruction, emitted for `x + y`, `a[i]`, ...).
+    GetLocal2 { a: u32, b: u32 } = "GET_LOCAL2";
     /// Push upvalue `idx` of the running closure.
     GetUpval { idx: u32 } = "GET_UPVAL";
     /// Pop a value into upvalue `idx` of the running closure.
@@ -143,12 +146,34 @@ define_ops! {
     Gt = "GT";
     /// `a b -> a>=b`
     Ge = "GE";
+    /// `a -> a+v`: exactly `Int v; Add` (same results, same errors, naming
+    /// `+` and `int`), for `x + 1`.
+    AddInt { v: i32 } = "ADD_INT";
+    /// `a -> a-v`: exactly `Int v; Sub`, for `x - 1`.
+    SubInt { v: i32 } = "SUB_INT";
+    /// `a -> a%v`: exactly `Int v; Mod` (including `division by zero` when
+    /// `v` is 0), for `x % 3`.
+    ModInt { v: i32 } = "MOD_INT";
 
     // ---- control flow ----------------------------------------------------
     /// Jump forward to `target`.
     Jump { target: u32 } = "JUMP";
     /// Pop a value; jump to `target` if it is falsy.
     JumpIfFalse { target: u32 } = "JUMP_IF_FALSE";
+    /// `a b -> `: jump to `target` unless `a < b`. Exactly `Lt;
+    /// JumpIfFalse target` (same errors; NaN compares false, so it jumps).
+    /// The fused compare-and-branch of an `if`/`while` condition.
+    JumpIfNotLt { target: u32 } = "JUMP_IF_NOT_LT";
+    /// `a b -> `: jump to `target` unless `a <= b` (`Le; JumpIfFalse`).
+    JumpIfNotLe { target: u32 } = "JUMP_IF_NOT_LE";
+    /// `a b -> `: jump to `target` unless `a > b` (`Gt; JumpIfFalse`).
+    JumpIfNotGt { target: u32 } = "JUMP_IF_NOT_GT";
+    /// `a b -> `: jump to `target` unless `a >= b` (`Ge; JumpIfFalse`).
+    JumpIfNotGe { target: u32 } = "JUMP_IF_NOT_GE";
+    /// `a b -> `: jump to `target` unless `a == b` (`Eq; JumpIfFalse`).
+    JumpIfNotEq { target: u32 } = "JUMP_IF_NOT_EQ";
+    /// `a b -> `: jump to `target` unless `a != b` (`Ne; JumpIfFalse`).
+    JumpIfNotNe { target: u32 } = "JUMP_IF_NOT_NE";
     /// `and`: if the top is falsy jump to `target` keeping it, else pop it.
     JumpIfFalseOrPop { target: u32 } = "JUMP_IF_FALSE_OR_POP";
     /// `or`: if the top is truthy jump to `target` keeping it, else pop it.
@@ -160,9 +185,13 @@ define_ops! {
     /// the bounds; runtime error unless both are ints; jump to `exit` if
     /// `counter >= limit`.
     ForRangePrep { slot: u32, exit: u32 } = "FOR_RANGE_PREP";
-    /// End of a range-loop iteration (a back-edge): `counter += 1`; if
-    /// `counter < limit` jump back to `target`.
-    ForRangeLoop { slot: u32, target: u32 } = "FOR_RANGE_LOOP";
+    /// End of a range-loop iteration (a back-edge), fused with what
+    /// surrounds it: drop every value above the hidden locals (`sp =
+    /// slot+2`: the body's locals and the loop variable), `counter += 1`;
+    /// if `counter < limit`, push the counter (the next iteration's fresh
+    /// loop variable) and jump back to `target`, the first instruction of
+    /// the body after the loop variable's `GetLocal`.
+    ForRangeNext { slot: u32, target: u32 } = "FOR_RANGE_NEXT";
     /// `for x in v`: local `slot` holds `v`. A map is replaced by an array of
     /// its keys (a snapshot); anything but an array or a map is a runtime
     /// error. Local `slot+1` (the index) is set to 0.
@@ -323,8 +352,8 @@ mod tests {
 
     #[test]
     fn names_and_operands() {
-        let op = Op::ForRangeLoop { slot: 3, target: 7 };
-        assert_eq!(op.name(), "FOR_RANGE_LOOP");
+        let op = Op::ForRangeNext { slot: 3, target: 7 };
+        assert_eq!(op.name(), "FOR_RANGE_NEXT");
         assert_eq!(op.operands(), vec![("slot", 3), ("target", 7)]);
         assert_eq!(Op::Add.operands(), vec![]);
     }

@@ -6,9 +6,8 @@
 //! == fn fib (arity 1, 1 constants, 0 upvalues, max_slots 5) ==
 //! 0000    2  GET_LOCAL         slot=1
 //! 0001    |  INT               v=2
-//! 0002    |  LT
-//! 0003    |  JUMP_IF_FALSE     target=0006
-//! 0004    3  CONST             k=0  ; "hi"
+//! 0002    |  JUMP_IF_NOT_LT    target=0005
+//! 0003    3  CONST             k=0  ; "hi"
 //! ```
 //!
 //! Columns: instruction index, source line (`|` when it repeats the line

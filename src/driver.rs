@@ -93,12 +93,25 @@ pub fn render_compile_errors(file: &str, src: &str, errors: &[CompileError]) -> 
     out
 }
 
+/// A trace longer than this shows its first and last `TRACE_KEEP / 2` frames
+/// and one line saying how many were left out (a `stack overflow` would
+/// otherwise print 200,000 lines).
+const TRACE_KEEP: usize = 40;
+
 /// Formats a runtime error: `FILE:LINE: runtime error: MESSAGE` and the stack
 /// trace, innermost frame first.
 pub fn render_runtime_error(file: &str, err: &RuntimeError) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{file}:{}: runtime error: {}", err.line(), err.message);
-    for t in &err.trace {
+    let n = err.trace.len();
+    let half = TRACE_KEEP / 2;
+    for (i, t) in err.trace.iter().enumerate() {
+        if n > TRACE_KEEP && i >= half && i < n - half {
+            if i == half {
+                let _ = writeln!(out, "  ... {} more frames ...", n - TRACE_KEEP);
+            }
+            continue;
+        }
         let _ = writeln!(out, "  at {} ({file}:{})", t.function, t.line);
     }
     out
@@ -142,6 +155,25 @@ mod tests {
             render_runtime_error("a.toy", &err),
             "a.toy:3: runtime error: division by zero\n  at f (a.toy:3)\n  at <script> (a.toy:7)\n"
         );
+    }
+
+    #[test]
+    fn long_traces_are_shortened() {
+        let entry = |line| TraceEntry {
+            function: "f".into(),
+            line,
+        };
+        let err = RuntimeError {
+            message: "stack overflow".into(),
+            trace: (1..=100).map(entry).collect(),
+        };
+        let text = render_runtime_error("a.toy", &err);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + TRACE_KEEP + 1);
+        assert_eq!(lines[1], "  at f (a.toy:1)");
+        assert_eq!(lines[21], "  ... 60 more frames ...");
+        assert_eq!(lines[22], "  at f (a.toy:81)");
+        assert_eq!(lines[41], "  at f (a.toy:100)");
     }
 
     #[test]

@@ -13,4 +13,5 @@ pub mod driver;
 pub mod jit;
 pub mod lexer;
 pub mod parser;
+pub mod repl;
 pub mod runtime;

@@ -1,7 +1,6 @@
 //! The `toyc` command line. Parsing of arguments lives here; everything else is
 //! in the library (`toyc::driver` and the stages behind it).
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -37,6 +36,14 @@ struct TierOptions {
     /// reaches N; 0 compiles every function before it first runs.
     #[arg(long, global = true, value_name = "N")]
     jit_threshold: Option<u32>,
+
+    /// Print JIT statistics to stderr at exit.
+    #[arg(long, global = true)]
+    jit_stats: bool,
+
+    /// Most bytes of machine code the JIT may install (default 64 MiB).
+    #[arg(long, global = true, value_name = "BYTES")]
+    jit_code_limit: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -61,7 +68,7 @@ enum Command {
 }
 
 /// The default hotness threshold (see docs/jit.md).
-const DEFAULT_JIT_THRESHOLD: u32 = 1000;
+const DEFAULT_JIT_THRESHOLD: u32 = toyc::jit::DEFAULT_THRESHOLD;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -94,7 +101,7 @@ fn run_cli(cli: Cli) -> i32 {
         Some(Command::Run { file }) => run_file(&file, opts),
         Some(Command::Disasm { file }) => disasm_file(&file),
         Some(Command::Check { file }) => check_file(&file),
-        Some(Command::Repl) | None => repl(opts),
+        Some(Command::Repl) | None => toyc::repl::run(opts),
     }
 }
 
@@ -107,6 +114,8 @@ fn vm_options(tiers: &TierOptions) -> VmOptions {
     VmOptions {
         gc_stress: std::env::var_os("TOYC_GC_STRESS").is_some_and(|v| v != "0"),
         jit_threshold,
+        jit_code_limit: tiers.jit_code_limit,
+        jit_stats: tiers.jit_stats,
         interrupt: Arc::new(AtomicBool::new(false)),
     }
 }
@@ -181,80 +190,4 @@ fn check_file(file: &std::path::Path) -> i32 {
         Ok(_) => 0,
         Err(code) => code,
     }
-}
-
-/// A minimal read-eval-print loop over standard input. Inputs continue over
-/// several lines while brackets are open.
-fn repl(opts: VmOptions) -> i32 {
-    let interactive = std::io::stdin().is_terminal();
-    let mut vm = Vm::new(opts, Box::new(std::io::stdout()));
-    let mut globals = GlobalNames::default();
-    let mut pending = String::new();
-    let prompt = |more: bool| {
-        if interactive {
-            print!("{}", if more { "... " } else { "> " });
-            let _ = std::io::stdout().flush();
-        }
-    };
-    prompt(false);
-    for line in std::io::stdin().lines() {
-        let Ok(line) = line else { break };
-        pending.push_str(&line);
-        pending.push('\n');
-        if open_brackets(&pending) > 0 {
-            prompt(true);
-            continue;
-        }
-        let input = std::mem::take(&mut pending);
-        eval_repl_input(&mut vm, &mut globals, &input);
-        prompt(false);
-    }
-    vm.flush();
-    0
-}
-
-fn eval_repl_input(vm: &mut Vm, globals: &mut GlobalNames, input: &str) {
-    let opts = CompileOptions { repl: true };
-    match driver::compile_source(input, globals, opts) {
-        Ok(script) => {
-            let result = vm.run(script, globals);
-            vm.flush();
-            match result {
-                Ok(value) => {
-                    let shown = vm.repr(value);
-                    if shown != "nil" {
-                        println!("{shown}");
-                    }
-                }
-                Err(err) => eprint!("{}", driver::render_runtime_error("<repl>", &err)),
-            }
-        }
-        Err(errors) => eprint!(
-            "{}",
-            driver::render_compile_errors("<repl>", input, &errors)
-        ),
-    }
-}
-
-/// How many brackets are open at the end of `src` (ignoring strings and
-/// comments only roughly: good enough to decide whether to ask for more).
-fn open_brackets(src: &str) -> i32 {
-    let mut depth = 0;
-    let mut in_string = false;
-    let mut chars = src.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if in_string => {
-                chars.next();
-            }
-            '"' => in_string = !in_string,
-            '/' if !in_string && chars.peek() == Some(&'/') => {
-                while chars.next_if(|&c| c != '\n').is_some() {}
-            }
-            '(' | '[' | '{' if !in_string => depth += 1,
-            ')' | ']' | '}' if !in_string => depth -= 1,
-            _ => {}
-        }
-    }
-    if in_string { depth.max(1) } else { depth }
 }

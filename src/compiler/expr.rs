@@ -27,16 +27,11 @@ impl Compiler<'_> {
                 self.expr(operand);
                 self.push_op(unary_op(*op), line);
             }
-            ExprKind::Binary { op, lhs, rhs } => {
-                self.expr(lhs);
-                self.expr(rhs);
-                self.binary_op(*op, line);
-            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, line),
             ExprKind::Logical { op, lhs, rhs } => self.logical(*op, lhs, rhs, line),
             ExprKind::Call { callee, args } => self.call(callee, args, e.span),
             ExprKind::Index { obj, index } => {
-                self.expr(obj);
-                self.expr(index);
+                self.expr2(obj, index);
                 self.push_op(Op::GetIndex, line);
             }
             ExprKind::Field { obj, name } => {
@@ -103,8 +98,47 @@ impl Compiler<'_> {
         self.push_op(Op::NewMap { n }, line);
     }
 
-    pub(super) fn binary_op(&mut self, op: BinOp, line: u32) {
-        self.push_op(binary_op(op), line);
+    /// Pushes `a` then `b`: one `GetLocal2` when both are locals of this
+    /// function, the two expressions otherwise.
+    pub(super) fn expr2(&mut self, a: &Expr, b: &Expr) {
+        match (self.local_slot(a), self.local_slot(b)) {
+            (Some(x), Some(y)) => self.push_op(Op::GetLocal2 { a: x, b: y }, a.span.line),
+            _ => {
+                self.expr(a);
+                self.expr(b);
+            }
+        }
+    }
+
+    /// The slot of `e` if it is a plain read of a local of this function.
+    fn local_slot(&mut self, e: &Expr) -> Option<u32> {
+        match &e.kind {
+            ExprKind::Var(name) => self.fs().find_local(name),
+            _ => None,
+        }
+    }
+
+    /// `lhs op rhs`, fused where a superinstruction applies.
+    pub(super) fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, line: u32) {
+        if let Some(fused) = int_immediate(op, rhs) {
+            self.expr(lhs);
+            self.push_op(fused, line);
+        } else {
+            self.expr2(lhs, rhs);
+            self.push_op(binary_op(op), line);
+        }
+    }
+
+    /// `top op rhs`, the left operand being already on the stack (compound
+    /// assignment to an index or a field).
+    pub(super) fn apply_binary(&mut self, op: BinOp, rhs: &Expr, line: u32) {
+        match int_immediate(op, rhs) {
+            Some(fused) => self.push_op(fused, line),
+            None => {
+                self.expr(rhs);
+                self.push_op(binary_op(op), line);
+            }
+        }
     }
 
     /// `a and b`: if `a` is falsy it is the result, else `b` is.
@@ -183,6 +217,21 @@ fn unary_op(op: UnOp) -> Op {
         UnOp::Neg => Op::Neg,
         UnOp::BitNot => Op::BitNot,
         UnOp::Not => Op::Not,
+    }
+}
+
+/// The fused form of `_ op rhs` when `rhs` is a small int literal and the
+/// operator has one (`AddInt`, `SubInt`, `ModInt`).
+fn int_immediate(op: BinOp, rhs: &Expr) -> Option<Op> {
+    let ExprKind::Int(i) = rhs.kind else {
+        return None;
+    };
+    let v = i32::try_from(i).ok()?;
+    match op {
+        BinOp::Add => Some(Op::AddInt { v }),
+        BinOp::Sub => Some(Op::SubInt { v }),
+        BinOp::Mod => Some(Op::ModInt { v }),
+        _ => None,
     }
 }
 

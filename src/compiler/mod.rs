@@ -171,10 +171,16 @@ impl Compiler<'_> {
         match &mut self.fs().code[at] {
             Op::Jump { target: t }
             | Op::JumpIfFalse { target: t }
+            | Op::JumpIfNotLt { target: t }
+            | Op::JumpIfNotLe { target: t }
+            | Op::JumpIfNotGt { target: t }
+            | Op::JumpIfNotGe { target: t }
+            | Op::JumpIfNotEq { target: t }
+            | Op::JumpIfNotNe { target: t }
             | Op::JumpIfFalseOrPop { target: t }
             | Op::JumpIfTrueOrPop { target: t }
             | Op::Loop { target: t }
-            | Op::ForRangeLoop { target: t, .. } => *t = target,
+            | Op::ForRangeNext { target: t, .. } => *t = target,
             Op::ForRangePrep { exit, .. } | Op::ForInNext { exit, .. } => *exit = target,
             op => unreachable!("patching a non-jump {op:?}"),
         }
@@ -195,17 +201,21 @@ fn stack_effect(op: Op) -> i64 {
         Nil | True | False | Int { .. } | Const { .. } => 1,
         Dup | GetLocal { .. } | GetUpval { .. } | GetGlobal { .. } | GetBuiltin { .. } => 1,
         Closure { .. } | ForInNext { .. } => 1,
-        Dup2 => 2,
+        Dup2 | GetLocal2 { .. } => 2,
         Pop | SetLocal { .. } | SetUpval { .. } | SetGlobal { .. } | DefineGlobal { .. } => -1,
         // `and`/`or` keep their operand only when they jump.
         JumpIfFalse { .. } | JumpIfFalseOrPop { .. } | JumpIfTrueOrPop { .. } => -1,
         Return | GetIndex => -1,
         PopN { n } => -i64::from(n),
         CloseUpvals { .. } | Jump { .. } | Loop { .. } => 0,
-        ForRangePrep { .. } | ForRangeLoop { .. } | ForInPrep { .. } => 0,
+        ForRangePrep { .. } | ForRangeNext { .. } | ForInPrep { .. } => 0,
         Neg | BitNot | Not | GetField { .. } => 0,
+        AddInt { .. } | SubInt { .. } | ModInt { .. } => 0,
         Add | Sub | Mul | Div | Mod | BitAnd | BitOr | BitXor | Shl | Shr => -1,
         Eq | Ne | Lt | Le | Gt | Ge => -1,
+        // Fused compare-and-branch: pops both operands on either path.
+        JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } => -2,
+        JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. } => -2,
         // The callee and its arguments become the one result.
         Call { argc } => -i64::from(argc),
         NewArray { n } => 1 - i64::from(n),

@@ -132,7 +132,7 @@ impl FnState {
         self.is_script && self.scope == 0
     }
 
-    fn find_local(&self, name: &str) -> Option<u32> {
+    pub(super) fn find_local(&self, name: &str) -> Option<u32> {
         let slot = self.locals.iter().rposition(|l| l.name == name)?;
         Some(slot as u32)
     }
@@ -270,6 +270,16 @@ impl Compiler<'_> {
     /// Leaves `levels` nested scopes at once: closes their captured locals
     /// and pops them all.
     pub(super) fn end_scopes(&mut self, levels: u32, span: Span) {
+        let n = self.end_scopes_without_pops(levels, span);
+        let fs = self.fs();
+        fs.height += n as u32;
+        self.emit_pops(n, span.line);
+    }
+
+    /// [`Self::end_scopes`] for when the next instruction drops the locals
+    /// itself: the simulated height is lowered without emitting pops.
+    /// Returns how many locals were left.
+    pub(super) fn end_scopes_without_pops(&mut self, levels: u32, span: Span) -> usize {
         let fs = self.fs();
         fs.scope -= levels;
         let scope = fs.scope;
@@ -285,7 +295,8 @@ impl Compiler<'_> {
         if captured {
             self.emit(Op::CloseUpvals { slot: first }, span.line);
         }
-        self.emit_pops(n, span.line);
+        self.fs().height -= n as u32;
+        n
     }
 
     pub(super) fn end_scope(&mut self, span: Span) {

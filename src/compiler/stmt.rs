@@ -113,16 +113,14 @@ impl Compiler<'_> {
     /// `target op= value;`
     fn assign(&mut self, target: &Expr, op: AssignOp, op_span: Span, value: &Expr) {
         match &target.kind {
-            ExprKind::Var(name) => self.assign_var(name, target.span, op, op_span, value),
+            ExprKind::Var(name) => self.assign_var(name, target, op, op_span, value),
             ExprKind::Index { obj, index } => {
                 let line = target.span.line;
-                self.expr(obj);
-                self.expr(index);
+                self.expr2(obj, index);
                 if let Some(bin) = compound_op(op) {
                     self.emit(Op::Dup2, line);
                     self.emit(Op::GetIndex, line);
-                    self.expr(value);
-                    self.binary_op(bin, op_span.line);
+                    self.apply_binary(bin, value, op_span.line);
                 } else {
                     self.expr(value);
                 }
@@ -135,8 +133,7 @@ impl Compiler<'_> {
                 if let Some(bin) = compound_op(op) {
                     self.emit(Op::Dup, line);
                     self.emit(Op::GetField { k }, line);
-                    self.expr(value);
-                    self.binary_op(bin, op_span.line);
+                    self.apply_binary(bin, value, op_span.line);
                 } else {
                     self.expr(value);
                 }
@@ -157,7 +154,9 @@ impl Compiler<'_> {
         self.emit(Op::Pop, value.span.line);
     }
 
-    fn assign_var(&mut self, name: &str, span: Span, op: AssignOp, op_span: Span, value: &Expr) {
+    /// `name op= value;` where `target` is the `Var` expression of `name`.
+    fn assign_var(&mut self, name: &str, target: &Expr, op: AssignOp, op_span: Span, value: &Expr) {
+        let span = target.span;
         let set = match self.resolve(name) {
             Resolved::Local(slot) => Op::SetLocal { slot },
             Resolved::Upval(idx) => Op::SetUpval { idx },
@@ -172,18 +171,30 @@ impl Compiler<'_> {
             }
         };
         if let Some(bin) = compound_op(op) {
-            self.var(name, span);
-            self.expr(value);
-            self.binary_op(bin, op_span.line);
+            self.binary(bin, target, value, op_span.line);
         } else {
             self.expr(value);
         }
         self.emit(set, span.line);
     }
 
-    fn if_stmt(&mut self, cond: &Expr, then_block: &Block, else_branch: Option<&Stmt>) {
+    /// Evaluates an `if`/`while` condition and emits the jump taken when it
+    /// is false (to be patched). A comparison becomes one fused
+    /// compare-and-branch (`JumpIfNotLt` ...) instead of `Lt; JumpIfFalse`.
+    fn cond_jump(&mut self, cond: &Expr) -> usize {
+        let line = cond.span.line;
+        if let ExprKind::Binary { op, lhs, rhs } = &cond.kind
+            && let Some(jump) = compare_jump(*op)
+        {
+            self.expr2(lhs, rhs);
+            return self.emit(jump, line);
+        }
         self.expr(cond);
-        let to_else = self.emit(Op::JumpIfFalse { target: 0 }, cond.span.line);
+        self.emit(Op::JumpIfFalse { target: 0 }, line)
+    }
+
+    fn if_stmt(&mut self, cond: &Expr, then_block: &Block, else_branch: Option<&Stmt>) {
+        let to_else = self.cond_jump(cond);
         self.block(then_block);
         match else_branch {
             None => self.patch_to_here(to_else),
@@ -199,8 +210,7 @@ impl Compiler<'_> {
     /// `header: cond; JumpIfFalse exit; body; Loop header; exit:`
     fn while_stmt(&mut self, cond: &Expr, body: &Block) {
         let header = self.here();
-        self.expr(cond);
-        let to_exit = self.emit(Op::JumpIfFalse { target: 0 }, cond.span.line);
+        let to_exit = self.cond_jump(cond);
         self.begin_loop();
         self.block(body);
         let back = self.emit(Op::Loop { target: header }, body.span.line);
@@ -218,11 +228,12 @@ impl Compiler<'_> {
         self.expr(end);
         self.declare_hidden();
         let prep = self.emit(Op::ForRangePrep { slot, exit: 0 }, span.line);
-        let body_start = self.here();
         self.emit(Op::GetLocal { slot }, var.span.line);
-        self.loop_body(var, body);
+        // `ForRangeNext` pushes the next loop variable itself.
+        let body_start = self.here();
+        self.loop_body(var, body, false);
         let back = self.emit(
-            Op::ForRangeLoop {
+            Op::ForRangeNext {
                 slot,
                 target: body_start,
             },
@@ -245,7 +256,7 @@ impl Compiler<'_> {
         self.emit(Op::ForInPrep { slot }, span.line);
         let header = self.here();
         let next = self.emit(Op::ForInNext { slot, exit: 0 }, span.line);
-        self.loop_body(var, body);
+        self.loop_body(var, body, true);
         let back = self.emit(Op::Loop { target: header }, span.line);
         self.end_loop(back, false, span);
         self.patch_to_here(next);
@@ -255,13 +266,19 @@ impl Compiler<'_> {
     /// A `for` body: the loop variable (already on the stack) in a scope of
     /// its own around the body's block, both left at the end of every
     /// iteration (closing what closures captured) with one `CloseUpvals`.
-    fn loop_body(&mut self, var: &Ident, body: &Block) {
+    /// `pop`: emit the pops too; without it the loop's back-edge
+    /// (`ForRangeNext`) drops the values itself.
+    fn loop_body(&mut self, var: &Ident, body: &Block, pop: bool) {
         self.begin_scope();
         let var_slot = self.declare_local(var);
         self.begin_loop_at(var_slot);
         self.begin_scope();
         self.stmts(&body.stmts);
-        self.end_scopes(2, body.span);
+        if pop {
+            self.end_scopes(2, body.span);
+        } else {
+            self.end_scopes_without_pops(2, body.span);
+        }
     }
 
     fn begin_loop(&mut self) {
@@ -363,6 +380,21 @@ impl Compiler<'_> {
             }
         }
         self.emit(Op::Return, span.line);
+    }
+}
+
+/// The fused compare-and-branch for a comparison operator (target to be
+/// patched), `None` for the other operators.
+fn compare_jump(op: BinOp) -> Option<Op> {
+    let target = 0;
+    match op {
+        BinOp::Lt => Some(Op::JumpIfNotLt { target }),
+        BinOp::Le => Some(Op::JumpIfNotLe { target }),
+        BinOp::Gt => Some(Op::JumpIfNotGt { target }),
+        BinOp::Ge => Some(Op::JumpIfNotGe { target }),
+        BinOp::Eq => Some(Op::JumpIfNotEq { target }),
+        BinOp::Ne => Some(Op::JumpIfNotNe { target }),
+        _ => None,
     }
 }
 

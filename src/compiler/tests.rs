@@ -266,9 +266,10 @@ fn let_initializer_sees_the_outer_variable() {
     let init = bin((1, 22), BinOp::Add, var((1, 20), "x"), int((1, 24), 1));
     let inner = block_stmt((1, 11), vec![let_((1, 13), "x", Some(init))]);
     let f = ok(vec![fn_(P1, "f", &[((1, 6), "x")], vec![inner])]);
-    let code = vec![GetLocal { slot: 1 }, Int { v: 1 }, Add, Pop, Nil, Return];
+    let code = vec![GetLocal { slot: 1 }, AddInt { v: 1 }, Pop, Nil, Return];
     assert_eq!(f.protos[0].code, code);
-    assert_eq!(f.protos[0].max_slots, 4);
+    // `AddInt` needs no slot for its operand.
+    assert_eq!(f.protos[0].max_slots, 3);
 }
 
 #[test]
@@ -361,8 +362,7 @@ fn closure_assigning_captured_local() {
     assert_eq!(g.name, None);
     let code = vec![
         GetUpval { idx: 0 },
-        Int { v: 1 },
-        Add,
+        AddInt { v: 1 },
         SetUpval { idx: 0 },
         Nil,
         Return,
@@ -646,8 +646,7 @@ fn map_literal_and_fields() {
         GetGlobal { g: 0 },
         Dup,
         GetField { k: 0 },
-        Int { v: 2 },
-        Add,
+        AddInt { v: 2 },
         SetField { k: 0 },
         GetGlobal { g: 0 },
         GetField { k: 0 },
@@ -683,12 +682,10 @@ fn index_assignment_order_lines_and_max_slots() {
     let s = ok(vec![fn_(P1, "f", &[(P1, "a"), (P1, "i"), (P1, "v")], body)]);
     let f = &s.protos[0];
     let code = vec![
-        GetLocal { slot: 1 },
-        GetLocal { slot: 2 },
+        GetLocal2 { a: 1, b: 2 },
         GetLocal { slot: 3 },
         SetIndex,
-        GetLocal { slot: 1 },
-        GetLocal { slot: 2 },
+        GetLocal2 { a: 1, b: 2 },
         Dup2,
         GetIndex,
         GetLocal { slot: 3 },
@@ -698,7 +695,7 @@ fn index_assignment_order_lines_and_max_slots() {
         Return,
     ];
     assert_eq!(f.code, code);
-    assert_eq!(f.lines, vec![2, 2, 3, 2, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
+    assert_eq!(f.lines, vec![2, 3, 2, 4, 4, 4, 4, 4, 4, 4, 4]);
     // Callee + 3 params + a, i, a, i, v during `a[i] += v`.
     assert_eq!(f.max_slots, 8);
 }
@@ -803,12 +800,11 @@ fn for_range_without_captures() {
     let code = vec![
         Int { v: 0 },
         Int { v: 3 },
-        ForRangePrep { slot: 1, exit: 8 },
+        ForRangePrep { slot: 1, exit: 7 },
         GetLocal { slot: 1 },
         Int { v: 5 },
-        SetLocal { slot: 3 }, // the fresh copy, not the counter
-        Pop,
-        ForRangeLoop { slot: 1, target: 3 },
+        SetLocal { slot: 3 },                // the fresh copy, not the counter
+        ForRangeNext { slot: 1, target: 4 }, // drops `i`, pushes the next one
         PopN { n: 2 },
         Nil,
         Return,
@@ -831,12 +827,11 @@ fn for_range_closes_captured_variables_each_iteration() {
     let code = vec![
         Int { v: 0 },
         Int { v: 3 },
-        ForRangePrep { slot: 1, exit: 8 },
+        ForRangePrep { slot: 1, exit: 7 },
         GetLocal { slot: 1 },
         Closure { proto: 0 },
         CloseUpvals { slot: 3 },
-        PopN { n: 2 },
-        ForRangeLoop { slot: 1, target: 3 },
+        ForRangeNext { slot: 1, target: 4 },
         PopN { n: 2 },
         Nil,
         Return,
@@ -881,26 +876,25 @@ fn break_and_continue_leave_captured_locals_through_stubs() {
     let code = vec![
         Int { v: 0 },
         Int { v: 9 },
-        ForRangePrep { slot: 1, exit: 22 },
+        ForRangePrep { slot: 1, exit: 21 },
         GetLocal { slot: 1 },
         GetLocal { slot: 3 },
         GetLocal { slot: 4 },
         JumpIfFalse { target: 8 },
-        Jump { target: 16 }, // break
+        Jump { target: 15 }, // break
         GetLocal { slot: 4 },
         JumpIfFalse { target: 11 },
-        Jump { target: 19 }, // continue
+        Jump { target: 18 }, // continue
         Closure { proto: 0 },
         CloseUpvals { slot: 3 },
-        PopN { n: 3 },
-        ForRangeLoop { slot: 1, target: 3 },
-        Jump { target: 22 },     // the loop is over: skip the stubs
+        ForRangeNext { slot: 1, target: 4 },
+        Jump { target: 21 },     // the loop is over: skip the stubs
         CloseUpvals { slot: 3 }, // the break's stub: leave i and x
         PopN { n: 2 },
-        Jump { target: 22 },
+        Jump { target: 21 },
         CloseUpvals { slot: 3 }, // the continue's stub
         PopN { n: 2 },
-        Jump { target: 14 },
+        Jump { target: 13 },
         PopN { n: 2 }, // exit: drop the counter and the limit
         Nil,
         Return,
@@ -1045,25 +1039,22 @@ fn disassembly_golden() {
 0009    |  NIL
 0010    |  RETURN
 
-== fn fib (arity 1, 0 constants, 0 upvalues, max_slots 6) ==
+== fn fib (arity 1, 0 constants, 0 upvalues, max_slots 5) ==
 0000    2  GET_LOCAL         slot=1
 0001    |  INT               v=2
-0002    |  LT
-0003    |  JUMP_IF_FALSE     target=0006
-0004    |  GET_LOCAL         slot=1
-0005    |  RETURN
-0006    3  GET_GLOBAL        g=0
-0007    |  GET_LOCAL         slot=1
-0008    |  INT               v=1
-0009    |  SUB
-0010    |  CALL              argc=1
-0011    |  GET_GLOBAL        g=0
-0012    |  GET_LOCAL         slot=1
-0013    |  INT               v=2
-0014    |  SUB
-0015    |  CALL              argc=1
-0016    |  ADD
-0017    |  RETURN
+0002    |  JUMP_IF_NOT_LT    target=0005
+0003    |  GET_LOCAL         slot=1
+0004    |  RETURN
+0005    3  GET_GLOBAL        g=0
+0006    |  GET_LOCAL         slot=1
+0007    |  SUB_INT           v=1
+0008    |  CALL              argc=1
+0009    |  GET_GLOBAL        g=0
+0010    |  GET_LOCAL         slot=1
+0011    |  SUB_INT           v=2
+0012    |  CALL              argc=1
+0013    |  ADD
+0014    |  RETURN
 ";
     assert_eq!(crate::disasm::disassemble(&s), expected);
 }
@@ -1110,28 +1101,27 @@ fn nested_loops_and_uncaptured_exits() {
         Nil,
         DefineGlobal { g: 0 },
         GetGlobal { g: 0 },
-        JumpIfFalse { target: 25 },
+        JumpIfFalse { target: 24 },
         Int { v: 1 },
         Int { v: 0 },
         Int { v: 2 },
-        ForRangePrep { slot: 2, exit: 15 },
+        ForRangePrep { slot: 2, exit: 14 },
         GetLocal { slot: 2 },
-        Jump { target: 13 }, // break: through the stub that pops `i`
+        Jump { target: 12 }, // break: through the stub that pops `i`
+        ForRangeNext { slot: 2, target: 9 },
+        Jump { target: 14 },
         Pop,
-        ForRangeLoop { slot: 2, target: 8 },
-        Jump { target: 15 },
-        Pop,
-        Jump { target: 15 },
+        Jump { target: 14 },
         PopN { n: 2 },
         GetGlobal { g: 0 },
-        JumpIfFalse { target: 21 },
+        JumpIfFalse { target: 20 },
         Int { v: 2 },
-        Jump { target: 23 }, // continue: through the stub that pops `a` and `b`
+        Jump { target: 22 }, // continue: through the stub that pops `a` and `b`
         Pop,
         Pop,
         Loop { target: 2 },
         PopN { n: 2 }, // no CloseUpvals: nothing was captured
-        Jump { target: 22 },
+        Jump { target: 21 },
         Nil,
         Return,
     ];

@@ -46,13 +46,30 @@
 //! `mov rax, <absolute address>; call rax`. A direct `call rel32` would only
 //! reach ±2 GiB, and the code cache may be farther from the binary.
 //!
+//! # The tier (template compiler, tier-up, OSR)
+//!
+//! [`analysis`] finds jump targets, loop headers and static stack depths;
+//! [`compiler`] emits one template per opcode; [`helpers`] are the Rust
+//! functions templates call; `tier` holds the [`Jit`] state and the VM
+//! hooks (tier-up at calls and back-edges, the one entry path into compiled
+//! code, statistics).
+//!
 //! # Looking at the code
 //!
 //! [`disasm::disassemble`] prints Intel syntax with helper names and
 //! bytecode annotations; [`perf_map::PerfMap`] tells `perf` the name of each
 //! compiled function.
 
+pub mod analysis;
 pub mod asm;
 pub mod code_cache;
+pub mod compiler;
 pub mod disasm;
+pub mod helpers;
 pub mod perf_map;
+mod tier;
+
+#[cfg(test)]
+mod tests;
+
+pub use tier::{DEFAULT_CODE_LIMIT, DEFAULT_THRESHOLD, Entry, Jit, JitCtx, NATIVE_STACK_BUDGET};

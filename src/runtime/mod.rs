@@ -36,8 +36,13 @@ pub struct VmOptions {
     /// Collect garbage at every allocation (finds missing GC roots).
     pub gc_stress: bool,
     /// Calls plus loop iterations before a function is compiled; `None`
-    /// disables the JIT. (Unused until the JIT lands.)
+    /// disables the JIT.
     pub jit_threshold: Option<u32>,
+    /// Bytes of machine code the JIT may install (`None`: the default,
+    /// [`crate::jit::DEFAULT_CODE_LIMIT`]).
+    pub jit_code_limit: Option<usize>,
+    /// Print JIT statistics to stderr when the VM is dropped.
+    pub jit_stats: bool,
     /// Set by a Ctrl-C handler; the VM raises `interrupted` at the next loop
     /// back-edge and clears it.
     pub interrupt: Arc<AtomicBool>,

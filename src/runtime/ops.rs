@@ -186,6 +186,7 @@ fn is_number(v: Value) -> bool {
 }
 
 /// `==`: numbers by value, strings by content, everything else by identity.
+#[inline(never)]
 pub fn equal(a: Value, b: Value) -> bool {
     if is_number(a) && is_number(b) {
         return cmp_numbers(a, b) == Some(Ordering::Equal);

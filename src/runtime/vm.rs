@@ -38,6 +38,7 @@ use super::value::{
 };
 use crate::bytecode::{BUILTIN_NAMES, Constant, FunctionProto, GlobalNames, Op};
 use crate::diag::{RuntimeError, TraceEntry};
+use crate::jit::Jit;
 
 /// Value slots in the VM stack (16 MiB of address space; untouched pages
 /// cost no memory).
@@ -58,25 +59,31 @@ pub struct Frame {
 
 pub struct Vm {
     pub(crate) heap: Heap,
-    stack: NonNull<Value>,
+    pub(crate) stack: NonNull<Value>,
     /// Stack index of the first free slot (synced from the dispatch loop).
-    sp: usize,
-    frames: Vec<Frame>,
+    pub(crate) sp: usize,
+    pub(crate) frames: Vec<Frame>,
     /// Open upvalues, sorted by the slot they point at.
     open_upvals: Vec<*mut UpvalObj>,
-    globals: Vec<Value>,
+    pub(crate) globals: Vec<Value>,
     global_names: Vec<String>,
     /// Every function ever loaded; kept for the VM's lifetime. Boxed so a
     /// function's address (held by closures and frames) never moves.
     #[allow(clippy::vec_box)]
     functions: Vec<Box<FuncObj>>,
     /// `byte_strings[b]`: the one-byte string `b`, so `s[i]` never allocates.
-    byte_strings: Vec<Value>,
+    pub(crate) byte_strings: Vec<Value>,
     /// Values a builtin holds across an allocation.
     pub(crate) temp_roots: Vec<Value>,
     pub(crate) out: BufWriter<Box<dyn Write>>,
-    opts: VmOptions,
+    pub(crate) opts: VmOptions,
     pub(crate) started: Instant,
+    // ---- JIT hooks (see `crate::jit`) ----
+    /// The JIT's state; `None` with `--no-jit`.
+    pub(crate) jit: Option<Box<Jit>>,
+    /// The error a runtime helper raised inside compiled code, until the
+    /// entry path (`enter_compiled`) hands it to the caller.
+    pub(crate) jit_error: Option<RuntimeError>,
 }
 
 fn stack_layout() -> std::alloc::Layout {
@@ -90,7 +97,7 @@ impl Drop for Vm {
     }
 }
 
-fn arity_error(expected: u32, got: u32) -> String {
+pub(crate) fn arity_error(expected: u32, got: u32) -> String {
     let noun = if expected == 1 {
         "argument"
     } else {
@@ -121,6 +128,8 @@ impl Vm {
             byte_strings,
             temp_roots: Vec::new(),
             out: BufWriter::new(out),
+            jit: Jit::for_options(&opts),
+            jit_error: None,
             opts,
             started: Instant::now(),
         }
@@ -145,7 +154,14 @@ impl Vm {
             pc: 0,
             base: 0,
         });
-        let result = self.execute();
+        // JIT hook: with threshold 0 the script is compiled already.
+        let result = match self.jit_before_run(func) {
+            Some(entry) => self.enter_compiled(entry, 0, 0).map(|()| {
+                // SAFETY: compiled code left the script's result in slot 0.
+                unsafe { *self.stack.as_ptr() }
+            }),
+            None => self.execute(),
+        };
         match result {
             Ok(_) => self.sp = 0,
             Err(_) => {
@@ -168,6 +184,14 @@ impl Vm {
     /// The printed form as inside containers (strings quoted).
     pub fn repr(&self, v: Value) -> String {
         String::from_utf8_lossy(&to_bytes(v, true)).into_owned()
+    }
+
+    /// The bytecode of the function stored in global `name`, if it holds a
+    /// Toy function (for the REPL's `:disasm`).
+    pub fn global_function(&self, name: &str) -> Option<Rc<FunctionProto>> {
+        let index = self.global_names.iter().position(|n| n == name)?;
+        let v = *self.globals.get(index)?;
+        (v.tag == TAG_FUNCTION).then(|| closure_func(super::heap::closure_obj(v)).proto.clone())
     }
 
     /// Forgets all active calls after an error, closing their upvalues so
@@ -219,7 +243,11 @@ impl Vm {
         self.heap.new_array(items)
     }
 
-    fn alloc_closure(&mut self, func: *const FuncObj, upvals: Box<[*mut UpvalObj]>) -> Value {
+    pub(crate) fn alloc_closure(
+        &mut self,
+        func: *const FuncObj,
+        upvals: Box<[*mut UpvalObj]>,
+    ) -> Value {
         self.gc_point();
         self.heap.new_closure(func, upvals)
     }
@@ -256,11 +284,13 @@ impl Vm {
             // SAFETY: as above.
             unsafe { (*ptr).children.push(c) };
         }
+        // JIT hook: threshold 0 compiles every function when it is loaded.
+        self.jit_after_load(ptr);
         ptr
     }
 
     /// The upvalue for stack slot `slot`, shared if one is already open.
-    fn capture_upval(&mut self, slot: *mut Value) -> *mut UpvalObj {
+    pub(crate) fn capture_upval(&mut self, slot: *mut Value) -> *mut UpvalObj {
         let mut i = self.open_upvals.len();
         while i > 0 {
             let u = self.open_upvals[i - 1];
@@ -282,7 +312,7 @@ impl Vm {
 
     /// Closes every open upvalue pointing at `from` or above.
     #[inline]
-    fn close_upvals(&mut self, from: *mut Value) {
+    pub(crate) fn close_upvals(&mut self, from: *mut Value) {
         while let Some(&u) = self.open_upvals.last() {
             // SAFETY: open upvalues are live and point at live stack slots.
             unsafe {
@@ -302,7 +332,7 @@ impl Vm {
     /// innermost frame's pc (one past the failing instruction).
     #[cold]
     #[inline(never)]
-    fn error(&mut self, message: String, pc: usize) -> RuntimeError {
+    pub(crate) fn error(&mut self, message: String, pc: usize) -> RuntimeError {
         if let Some(top) = self.frames.last_mut() {
             top.pc = pc;
         }
@@ -322,7 +352,7 @@ impl Vm {
         RuntimeError { message, trace }
     }
 
-    fn undefined_global(&self, g: u32) -> String {
+    pub(crate) fn undefined_global(&self, g: u32) -> String {
         format!("undefined variable '{}'", self.global_names[g as usize])
     }
 
@@ -330,7 +360,7 @@ impl Vm {
 
     /// Runs from the top frame until it returns.
     #[allow(clippy::too_many_lines)]
-    fn execute(&mut self) -> Result<Value, RuntimeError> {
+    pub(crate) fn execute(&mut self) -> Result<Value, RuntimeError> {
         let entry_depth = self.frames.len() - 1;
         let interrupt = self.opts.interrupt.clone();
 
@@ -434,6 +464,21 @@ impl Vm {
                         throw!("interrupted".to_string());
                     }
                     ip = code!().add($target as usize);
+                    // JIT hook: on-stack replacement at a hot loop header.
+                    let entry = self.jit_entry_for_loop(f);
+                    if !entry.is_null() {
+                        sync!();
+                        let at = frame_base_index(self, base);
+                        self.enter_compiled(entry, at, $target as usize)?;
+                        // The compiled code ran the frame to its `Return`.
+                        let result = *base;
+                        sp = base.add(1);
+                        if self.frames.len() == entry_depth {
+                            sync!();
+                            return Ok(result);
+                        }
+                        enter_top_frame!();
+                    }
                 }};
             }
             // Binary operator with an inline int/int fast path.
@@ -459,6 +504,45 @@ impl Vm {
                     binary!(a, b, Value::bool(a.as_int() $op b.as_int()), $slow)
                 };
             }
+            // `==` with the int/int case inline.
+            macro_rules! equal {
+                ($a:expr, $b:expr) => {{
+                    let (a, b): (Value, Value) = ($a, $b);
+                    if a.tag == TAG_INT && b.tag == TAG_INT {
+                        a.payload == b.payload
+                    } else {
+                        ops::equal(a, b)
+                    }
+                }};
+            }
+            // `a -> a op v` with an immediate int `v`: the same fast path
+            // and the same slow path as the unfused `Int v; op`.
+            macro_rules! int_immediate {
+                ($v:ident, $method:ident, $slow:path) => {{
+                    let a = top!();
+                    *sp.sub(1) = if a.tag == TAG_INT {
+                        Value::int(a.as_int().$method($v as i64))
+                    } else {
+                        tri!($slow(a, Value::int($v as i64)))
+                    };
+                }};
+            }
+            // Fused compare-and-branch: pops both operands, jumps unless
+            // `a op b` holds (NaN compares false, so it jumps).
+            macro_rules! compare_jump {
+                ($target:ident, $op:tt, $slow:path) => {{
+                    let b = pop!();
+                    let a = pop!();
+                    let holds = if a.tag == TAG_INT && b.tag == TAG_INT {
+                        a.as_int() $op b.as_int()
+                    } else {
+                        tri!($slow(a, b)).is_truthy()
+                    };
+                    if !holds {
+                        ip = code!().add($target as usize);
+                    }
+                }};
+            }
 
             loop {
                 let op = *ip;
@@ -479,6 +563,10 @@ impl Vm {
                     }
                     Op::GetLocal { slot } => push!(*base.add(slot as usize)),
                     Op::SetLocal { slot } => *base.add(slot as usize) = pop!(),
+                    Op::GetLocal2 { a, b } => {
+                        push!(*base.add(a as usize));
+                        push!(*base.add(b as usize));
+                    }
                     Op::GetUpval { idx } => {
                         let u = *(&*closure).upvals.get_unchecked(idx as usize);
                         push!(*(*u).location);
@@ -553,20 +641,47 @@ impl Vm {
                     Op::Not => *sp.sub(1) = Value::bool(!top!().is_truthy()),
                     Op::Eq => {
                         let b = pop!();
-                        *sp.sub(1) = Value::bool(ops::equal(top!(), b));
+                        *sp.sub(1) = Value::bool(equal!(top!(), b));
                     }
                     Op::Ne => {
                         let b = pop!();
-                        *sp.sub(1) = Value::bool(!ops::equal(top!(), b));
+                        *sp.sub(1) = Value::bool(!equal!(top!(), b));
                     }
                     Op::Lt => compare!(<, ops::lt),
                     Op::Le => compare!(<=, ops::le),
                     Op::Gt => compare!(>, ops::gt),
                     Op::Ge => compare!(>=, ops::ge),
+                    Op::AddInt { v } => int_immediate!(v, wrapping_add, ops::add),
+                    Op::SubInt { v } => int_immediate!(v, wrapping_sub, ops::sub),
+                    Op::ModInt { v } => {
+                        let a = top!();
+                        let b = Value::int(v as i64);
+                        *sp.sub(1) = if a.tag == TAG_INT {
+                            Value::int(tri!(ops::int_rem(a.as_int(), v as i64)))
+                        } else {
+                            tri!(ops::rem(a, b))
+                        };
+                    }
 
                     Op::Jump { target } => ip = code!().add(target as usize),
                     Op::JumpIfFalse { target } => {
                         if !pop!().is_truthy() {
+                            ip = code!().add(target as usize);
+                        }
+                    }
+                    Op::JumpIfNotLt { target } => compare_jump!(target, <, ops::lt),
+                    Op::JumpIfNotLe { target } => compare_jump!(target, <=, ops::le),
+                    Op::JumpIfNotGt { target } => compare_jump!(target, >, ops::gt),
+                    Op::JumpIfNotGe { target } => compare_jump!(target, >=, ops::ge),
+                    Op::JumpIfNotEq { target } => {
+                        let b = pop!();
+                        if !equal!(pop!(), b) {
+                            ip = code!().add(target as usize);
+                        }
+                    }
+                    Op::JumpIfNotNe { target } => {
+                        let b = pop!();
+                        if equal!(pop!(), b) {
                             ip = code!().add(target as usize);
                         }
                     }
@@ -603,12 +718,14 @@ impl Vm {
                             ip = code!().add(exit as usize);
                         }
                     }
-                    Op::ForRangeLoop { slot, target } => {
+                    Op::ForRangeNext { slot, target } => {
                         let counter = base.add(slot as usize);
+                        sp = counter.add(2);
                         // counter < limit held, so this cannot overflow.
                         let next = (*counter).as_int() + 1;
                         (*counter).payload = next as u64;
                         if next < (*counter.add(1)).as_int() {
+                            push!(Value::int(next));
                             back_edge!(target);
                         }
                     }
@@ -677,6 +794,19 @@ impl Vm {
                                 base: new_base,
                             });
                             f.hotness.set(f.hotness.get().saturating_add(1));
+                            // JIT hook: run the callee's machine code if it
+                            // has (or now gets) some.
+                            let entry = self.jit_entry_for_call(f);
+                            if !entry.is_null() {
+                                if self.jit_native_stack_low() {
+                                    self.frames.pop();
+                                    throw!("stack overflow".to_string());
+                                }
+                                sync!();
+                                self.enter_compiled(entry, new_base, 0)?;
+                                sp = callee_slot.add(1);
+                                continue;
+                            }
                             closure = c;
                             base = callee_slot;
                             ip = code!();
@@ -771,6 +901,13 @@ impl Vm {
     }
 }
 
+/// The stack index of a frame base pointer.
+#[inline]
+fn frame_base_index(vm: &Vm, base: *mut Value) -> usize {
+    // SAFETY: `base` points into the VM stack.
+    unsafe { base.offset_from(vm.stack.as_ptr()) as usize }
+}
+
 /// Shifts with the count taken modulo 64, as inherent-method-like helpers so
 /// the `int_binary!` macro can name them.
 trait ShiftExt {
@@ -809,13 +946,14 @@ fn verify(proto: &FunctionProto, n_globals: usize) {
     for op in &proto.code {
         // Range loops use two slots, `for in` two slots.
         let slot_span = match op {
-            Op::ForRangePrep { .. } | Op::ForRangeLoop { .. } | Op::ForInPrep { .. } => 2,
+            Op::ForRangePrep { .. } | Op::ForRangeNext { .. } | Op::ForInPrep { .. } => 2,
             Op::ForInNext { .. } => 2,
             _ => 1,
         };
         for (field, value) in op.operands() {
             let v = value as usize;
             let ok = match field {
+                "a" | "b" if matches!(op, Op::GetLocal2 { .. }) => v < max,
                 "slot" => v + slot_span <= max,
                 "k" => v < proto.consts.len(),
                 "target" | "exit" => v < proto.code.len(),

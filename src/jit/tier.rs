@@ -1,0 +1,289 @@
+//! The JIT as a tier of the VM: its state ([`Jit`]), choosing hot functions,
+//! the one entry path from Rust into compiled code, and statistics.
+//!
+//! # Tier-up
+//!
+//! Each function has a hotness counter (`FuncObj::hotness`) that the
+//! interpreter bumps at every call and every loop back-edge. When it reaches
+//! the threshold exactly (`--jit-threshold N`), the function is compiled:
+//!
+//! * at a call: the call runs the new machine code;
+//! * at a back-edge: the running frame moves into the machine code at the
+//!   loop header (on-stack replacement). The frame layout is shared, so the
+//!   values already on the VM stack are exactly where compiled code expects
+//!   them; only the entry `pc` tells the code where to start.
+//!
+//! Because the counter passes the threshold once, a failed compile (cache
+//! full, executable memory refused) is never retried. Threshold 0 compiles
+//! every function when it is loaded, the script included, before it runs.
+//!
+//! # Entering and leaving compiled code
+//!
+//! Rust enters machine code only through [`Vm::enter_compiled`]
+//! (`entry(vm, base, pc) -> status`), from the interpreter's `Call`, its
+//! back-edges (OSR) and `Vm::run` (a compiled script). Compiled code leaves
+//! only by returning: status 0 after its `Return` (result in `base[0]`, frame
+//! popped) or 1 after an error (parked in `vm.jit_error`). Compiled code
+//! calls interpreted functions through the `jit_call` helper, which runs
+//! `Vm::execute` for them; it calls compiled functions directly.
+//!
+//! # The native stack
+//!
+//! Interpreted calls never grow the Rust stack, but compiled frames, and
+//! every switch between the tiers, do. Calls check the address of a local
+//! against a limit set [`NATIVE_STACK_BUDGET`] bytes below where `Vm::run`
+//! started, and raise `stack overflow` beyond it, so mixed-tier recursion
+//! ends in the spec's error instead of a crash. The VM's thread must have at
+//! least that much stack plus some headroom (`main.rs` runs it on a 256 MiB
+//! thread).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::code_cache::{CacheError, CodeCache};
+use super::compiler::{self, Env};
+use crate::diag::RuntimeError;
+use crate::runtime::heap::FuncObj;
+use crate::runtime::{Value, Vm, VmOptions};
+
+/// The default hotness threshold (calls + back-edges); see docs/jit.md for
+/// how it was chosen.
+pub const DEFAULT_THRESHOLD: u32 = 100;
+/// The default code limit (`--jit-code-limit`): 64 MiB.
+pub const DEFAULT_CODE_LIMIT: usize = 64 << 20;
+/// How much native stack compiled code and tier switches may use.
+pub const NATIVE_STACK_BUDGET: usize = 160 << 20;
+
+/// The signature of compiled code: `(vm, frame base, entry pc) -> status`.
+pub type Entry = unsafe extern "sysv64" fn(*mut Vm, *mut Value, u64) -> u64;
+
+/// Data compiled code reads through a fixed address (in `r_aux`).
+#[repr(C)]
+pub struct JitCtx {
+    /// The VM's globals array (reloaded into `r_consts` at every entry;
+    /// refreshed by `Vm::run`, the only place the array can move).
+    pub globals: *mut Value,
+}
+
+/// One compiled function, for `--jit-stats`.
+struct FnStats {
+    name: String,
+    bytecode_len: usize,
+    code_len: usize,
+    time: Duration,
+}
+
+/// The JIT's state, owned by the VM (boxed: compiled code holds the address
+/// of `ctx`).
+pub struct Jit {
+    pub(crate) ctx: JitCtx,
+    threshold: u32,
+    cache: CodeCache,
+    interrupt: *const AtomicBool,
+    /// Set once the system refused executable memory: never compile again.
+    disabled: bool,
+    /// The lowest native stack address calls may reach.
+    stack_limit: usize,
+    print_stats: bool,
+    compiled: Vec<FnStats>,
+    osr_entries: u64,
+}
+
+/// The address of a local: a cheap reading of the native stack pointer.
+#[inline(always)]
+fn native_sp() -> usize {
+    let probe = 0u8;
+    std::hint::black_box(&probe) as *const u8 as usize
+}
+
+impl Jit {
+    /// The JIT for these options, or `None` when it is off.
+    pub fn for_options(opts: &VmOptions) -> Option<Box<Jit>> {
+        let threshold = opts.jit_threshold?;
+        Some(Box::new(Jit {
+            ctx: JitCtx {
+                globals: std::ptr::null_mut(),
+            },
+            threshold,
+            cache: CodeCache::new(opts.jit_code_limit.unwrap_or(DEFAULT_CODE_LIMIT)),
+            interrupt: std::sync::Arc::as_ptr(&opts.interrupt),
+            disabled: false,
+            stack_limit: 0,
+            print_stats: opts.jit_stats,
+            compiled: Vec::new(),
+            osr_entries: 0,
+        }))
+    }
+
+    /// Compiles and installs `func`; returns its entry or null (the function
+    /// then stays interpreted).
+    fn compile(&mut self, func: &FuncObj) -> *const u8 {
+        if self.disabled {
+            return std::ptr::null();
+        }
+        let start = Instant::now();
+        let env = Env {
+            ctx: &self.ctx as *const JitCtx as usize,
+            interrupt: self.interrupt,
+        };
+        let Ok(out) = compiler::compile(func, &env) else {
+            return std::ptr::null();
+        };
+        match self.cache.install(&out.code) {
+            Ok(ptr) => {
+                self.compiled.push(FnStats {
+                    name: func.proto.display_name().to_string(),
+                    bytecode_len: func.proto.code.len(),
+                    code_len: out.code.len(),
+                    time: start.elapsed(),
+                });
+                func.jit_entry.set(ptr.as_ptr());
+                ptr.as_ptr()
+            }
+            Err(CacheError::ExecDenied) => {
+                eprintln!(
+                    "toyc: warning: the system refused executable memory; running without the JIT"
+                );
+                self.disabled = true;
+                std::ptr::null()
+            }
+            Err(_) => std::ptr::null(),
+        }
+    }
+
+    /// The `--jit-stats` report.
+    pub fn stats_report(&self) -> String {
+        use std::fmt::Write;
+        let total: Duration = self.compiled.iter().map(|f| f.time).sum();
+        let bytes: usize = self.compiled.iter().map(|f| f.code_len).sum();
+        let mut s = String::new();
+        let _ = writeln!(s, "jit: functions compiled: {}", self.compiled.len());
+        let _ = writeln!(s, "jit: OSR entries: {}", self.osr_entries);
+        let _ = writeln!(s, "jit: machine code bytes: {bytes}");
+        let _ = writeln!(
+            s,
+            "jit: total compile time: {:.3} ms",
+            total.as_secs_f64() * 1e3
+        );
+        for f in &self.compiled {
+            let _ = writeln!(
+                s,
+                "jit:   {}: {} bytecode instructions, {} bytes, {:.1} us",
+                f.name,
+                f.bytecode_len,
+                f.code_len,
+                f.time.as_secs_f64() * 1e6
+            );
+        }
+        s
+    }
+}
+
+impl Drop for Jit {
+    fn drop(&mut self) {
+        if self.print_stats {
+            eprint!("{}", self.stats_report());
+        }
+    }
+}
+
+/// The VM's side of the JIT: the hooks `vm.rs` calls.
+impl Vm {
+    /// Called by `Vm::run` before the script starts: records where the
+    /// globals are and where the native stack budget ends. Returns the
+    /// script's entry if it is compiled (threshold 0).
+    pub(crate) fn jit_before_run(&mut self, script: *const FuncObj) -> Option<*const u8> {
+        let globals = self.globals.as_mut_ptr();
+        let jit = self.jit.as_mut()?;
+        jit.ctx.globals = globals;
+        jit.stack_limit = native_sp().saturating_sub(NATIVE_STACK_BUDGET);
+        // SAFETY: loaded functions live as long as the VM.
+        let entry = unsafe { (*script).jit_entry.get() };
+        (!entry.is_null()).then_some(entry)
+    }
+
+    /// Called when a function has been loaded: threshold 0 compiles it now.
+    pub(crate) fn jit_after_load(&mut self, func: *const FuncObj) {
+        if let Some(jit) = self.jit.as_mut()
+            && jit.threshold == 0
+        {
+            // SAFETY: loaded functions live as long as the VM.
+            jit.compile(unsafe { &*func });
+        }
+    }
+
+    /// The machine code to run for a call of `f` (whose hotness was just
+    /// bumped), compiling it if it just became hot; null to interpret.
+    #[inline]
+    pub(crate) fn jit_entry_for_call(&mut self, f: &FuncObj) -> *const u8 {
+        let entry = f.jit_entry.get();
+        if !entry.is_null() {
+            return entry;
+        }
+        match self.jit.as_mut() {
+            Some(jit) if f.hotness.get() == jit.threshold => jit.compile(f),
+            _ => std::ptr::null(),
+        }
+    }
+
+    /// At a back-edge of `f` (hotness just bumped): the machine code to
+    /// continue this frame in (OSR), or null to keep interpreting.
+    #[inline]
+    pub(crate) fn jit_entry_for_loop(&mut self, f: &FuncObj) -> *const u8 {
+        if self.jit.is_none() {
+            return std::ptr::null();
+        }
+        let entry = self.jit_entry_for_call(f);
+        if !entry.is_null()
+            && let Some(jit) = self.jit.as_mut()
+        {
+            jit.osr_entries += 1;
+        }
+        entry
+    }
+
+    /// Whether the native stack is too deep to enter compiled code again.
+    #[inline]
+    pub(crate) fn jit_native_stack_low(&self) -> bool {
+        self.jit
+            .as_ref()
+            .is_some_and(|j| native_sp() < j.stack_limit)
+    }
+
+    /// Clears the interrupt flag (compiled code found it set).
+    pub(crate) fn clear_interrupt(&self) {
+        self.opts.interrupt.store(false, Ordering::Relaxed);
+    }
+
+    /// The one entry path into compiled code: runs `entry` for the frame at
+    /// stack index `base` (its record already pushed) from instruction `pc`
+    /// (0, or a loop header for OSR). On success the frame has returned: its
+    /// result is in its slot 0 and its record is popped.
+    pub(crate) fn enter_compiled(
+        &mut self,
+        entry: *const u8,
+        base: usize,
+        pc: usize,
+    ) -> Result<(), RuntimeError> {
+        // SAFETY: `entry` is installed code with the `Entry` signature, the
+        // cache outlives this call (it belongs to `self`), and `base` is the
+        // base of the top frame, whose slots the caller has filled.
+        let status = unsafe {
+            let f: Entry = std::mem::transmute::<*const u8, Entry>(entry);
+            let base = self.stack.as_ptr().add(base);
+            f(self, base, pc as u64)
+        };
+        match status {
+            0 => Ok(()),
+            _ => Err(self
+                .jit_error
+                .take()
+                .expect("compiled code parked an error")),
+        }
+    }
+
+    /// The `--jit-stats` report, if the JIT is on.
+    pub fn jit_stats_report(&self) -> Option<String> {
+        self.jit.as_ref().map(|j| j.stats_report())
+    }
+}
