@@ -4,9 +4,10 @@
 //! `random_programs_agree_in_every_mode` generates programs with
 //! `support/progen.rs` and runs each through the real `toyc` binary in the
 //! interpreter, with every function compiled before it runs, with a JIT
-//! threshold of 1, and with the garbage collector's stress mode at a JIT
-//! threshold of 3. Stdout, the first line of stderr and the exit code must be
-//! the same in all four. On a divergence the program is saved to
+//! threshold of 1 (tier-up at calls and on-stack replacement in loops), and
+//! with the garbage collector's stress mode (a collection at every
+//! allocation) at JIT thresholds 3 and 0. Stdout, the first line of stderr and the exit code must be
+//! the same in all five. On a divergence the program is saved to
 //! `<target dir>/differential-failures/seed-N.toy`, shrunk by deleting
 //! statements while the divergence persists (`seed-N.min.toy`), and the seed
 //! and outputs are printed.
@@ -14,6 +15,17 @@
 //! Environment variables:
 //! - `TOYC_DIFF_COUNT`: how many programs (default 300).
 //! - `TOYC_DIFF_SEED`: the first seed (default 1); seeds run consecutively.
+//! - `TOYC_DIFF_JOBS`: parallel workers (default: the number of cores, at
+//!   most 8).
+//! - `TOYC_DIFF_BIN`: the `toyc` binary to test (default: the one Cargo
+//!   built), e.g. a copy that a rebuild cannot replace during a long run.
+//!
+//! A long run (see docs/testing.md):
+//!
+//! ```sh
+//! TOYC_DIFF_COUNT=100000 TOYC_DIFF_SEED=1000000 \
+//!     cargo test --release --test differential -- --nocapture
+//! ```
 //!
 //! `toyc_check_survives_garbage` feeds random bytes, random token soup and
 //! mangled generated programs to `toyc check`, which must answer 0 or 65
@@ -68,6 +80,11 @@ const MODES: &[Mode] = &[
         flags: &["--jit-threshold", "3"],
         gc_stress: true,
     },
+    Mode {
+        name: "gcstress-jit0",
+        flags: &["--jit-threshold", "0"],
+        gc_stress: true,
+    },
 ];
 
 /// The observable behaviour of one run.
@@ -92,7 +109,9 @@ impl Outcome {
 
 /// Runs `toyc ARGS` with empty stdin, killing it after `TIMEOUT`.
 fn run_toyc(args: &[&str], path: &Path, gc_stress: bool) -> Outcome {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toyc"));
+    let bin = std::env::var_os("TOYC_DIFF_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_toyc").into());
+    let mut cmd = Command::new(bin);
     cmd.args(args)
         .arg(path)
         .stdin(Stdio::null())
@@ -348,7 +367,8 @@ fn check_seed(seed: u64, scratch: &Path, stats: &Mutex<Stats>) {
 fn random_programs_agree_in_every_mode() {
     let count = env_u64("TOYC_DIFF_COUNT", 300);
     let first = env_u64("TOYC_DIFF_SEED", 1);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(8)) as u64;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get().min(8)) as u64;
+    let workers = env_u64("TOYC_DIFF_JOBS", cores).max(1);
     let scratch_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("differential");
     std::fs::create_dir_all(&scratch_dir).expect("create scratch dir");
     let next = AtomicU64::new(first);
