@@ -24,6 +24,36 @@ struct Cli {
 
     #[command(flatten)]
     tiers: TierOptions,
+
+    #[command(flatten)]
+    limits: Limits,
+}
+
+/// Resource limits for `toyc run` (see docs/errors.md).
+#[derive(Args, Debug, Clone)]
+struct Limits {
+    /// Stop with the runtime error `timeout` after this many seconds.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    timeout: Option<f64>,
+
+    /// Stop with the runtime error `out of memory` when a collection leaves
+    /// more than this many bytes live (default: unlimited).
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_heap: Option<usize>,
+}
+
+impl Limits {
+    fn apply(&self, vm: &mut Vm) {
+        if let Some(seconds) = self.timeout {
+            // Huge or invalid values mean "no timeout".
+            if let Ok(limit) = std::time::Duration::try_from_secs_f64(seconds) {
+                vm.set_timeout(limit);
+            }
+        }
+        if let Some(bytes) = self.max_heap {
+            vm.set_max_heap(bytes);
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -98,7 +128,7 @@ fn main() -> ExitCode {
 fn run_cli(cli: Cli) -> i32 {
     let opts = vm_options(&cli.tiers);
     match cli.command {
-        Some(Command::Run { file }) => run_file(&file, opts),
+        Some(Command::Run { file }) => run_file(&file, opts, &cli.limits),
         Some(Command::Disasm { file }) => disasm_file(&file),
         Some(Command::Check { file }) => check_file(&file),
         Some(Command::Repl) | None => toyc::repl::run(opts),
@@ -158,12 +188,13 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn run_file(file: &std::path::Path, opts: VmOptions) -> i32 {
+fn run_file(file: &std::path::Path, opts: VmOptions, limits: &Limits) -> i32 {
     let (name, script, globals) = match load(file) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let mut vm = Vm::new(opts, Box::new(std::io::stdout()));
+    limits.apply(&mut vm);
     let result = vm.run(script, &globals);
     vm.flush();
     match result {

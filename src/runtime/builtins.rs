@@ -6,8 +6,8 @@
 
 use std::io::{BufRead, Write};
 
-use super::format::{to_bytes, write_value};
-use super::heap::{ValueVec, array_obj, map_obj, str_bytes};
+use super::format::{to_bytes, write_value_limited};
+use super::heap::{OUT_OF_MEMORY, ValueVec, array_obj, map_obj, str_bytes};
 use super::ops::{check_key, float_to_int};
 use super::value::{TAG_ARRAY, TAG_FLOAT, TAG_INT, TAG_MAP, TAG_STRING, Value};
 use super::vm::Vm;
@@ -40,7 +40,12 @@ pub fn call(vm: &mut Vm, b: usize, args: &[Value]) -> BuiltinResult {
         "len" => len(args[0]),
         "push" => push(vm, args[0], args[1]),
         "pop" => pop(args[0]),
-        "str" => Ok(vm.alloc_string(to_bytes(args[0], false).into())),
+        "str" => {
+            let mut bytes = Vec::new();
+            write_value_limited(&mut bytes, args[0], false, vm.heap.object_limit())
+                .map_err(|()| OUT_OF_MEMORY.to_string())?;
+            Ok(vm.alloc_string(bytes.into()))
+        }
         "int" => to_int(args[0]),
         "float" => to_float(args[0]),
         "type" => Ok(vm.alloc_string(args[0].type_name().as_bytes().into())),
@@ -76,7 +81,8 @@ fn print(vm: &mut Vm, args: &[Value]) -> BuiltinResult {
         if i > 0 {
             line.push(b' ');
         }
-        write_value(&mut line, v, false);
+        write_value_limited(&mut line, v, false, vm.heap.object_limit())
+            .map_err(|()| OUT_OF_MEMORY.to_string())?;
     }
     line.push(b'\n');
     // Output errors (a closed pipe) are not the program's fault.
