@@ -101,6 +101,8 @@ enum Command {
 const DEFAULT_JIT_THRESHOLD: u32 = toyc::jit::DEFAULT_THRESHOLD;
 
 fn main() -> ExitCode {
+    // Faults in compiled code print where they happened (exit code 71).
+    toyc::jit::crash::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -126,11 +126,16 @@ impl Jit {
             ctx: &self.ctx as *const JitCtx as usize,
             interrupt: self.interrupt,
         };
-        let Ok(out) = compiler::compile(func, &env) else {
+        let Ok(mut out) = compiler::compile(func, &env) else {
             return std::ptr::null();
         };
+        if self.compiled.is_empty() {
+            plant_crash_test(&mut out);
+        }
         match self.cache.install(&out.code) {
             Ok(ptr) => {
+                let name = func.proto.display_name();
+                super::crash::register(ptr.addr(), out.code.len(), name, &out.offsets);
                 self.compiled.push(FnStats {
                     name: func.proto.display_name().to_string(),
                     bytecode_len: func.proto.code.len(),
@@ -285,5 +290,15 @@ impl Vm {
     /// The `--jit-stats` report, if the JIT is on.
     pub fn jit_stats_report(&self) -> Option<String> {
         self.jit.as_ref().map(|j| j.stats_report())
+    }
+}
+
+/// Test hook (`TOYC_JIT_CRASH_TEST`, see `crash`): overwrites the first
+/// instruction of the body with one that faults.
+fn plant_crash_test(out: &mut compiler::Output) {
+    if let (Some(bytes), Some(&(at, _))) = (super::crash::crash_test_bytes(), out.offsets.first())
+        && let Some(target) = out.code.get_mut(at..at + bytes.len())
+    {
+        target.copy_from_slice(bytes);
     }
 }

@@ -7,7 +7,7 @@
 use std::io::{BufRead, Write};
 
 use super::format::{to_bytes, write_value_limited};
-use super::heap::{OUT_OF_MEMORY, ValueVec, array_obj, map_obj, str_bytes};
+use super::heap::{ValueVec, array_obj, map_obj, str_bytes};
 use super::ops::{check_key, float_to_int};
 use super::value::{TAG_ARRAY, TAG_FLOAT, TAG_INT, TAG_MAP, TAG_STRING, Value};
 use super::vm::Vm;
@@ -42,8 +42,7 @@ pub fn call(vm: &mut Vm, b: usize, args: &[Value]) -> BuiltinResult {
         "pop" => pop(args[0]),
         "str" => {
             let mut bytes = Vec::new();
-            write_value_limited(&mut bytes, args[0], false, vm.heap.object_limit())
-                .map_err(|()| OUT_OF_MEMORY.to_string())?;
+            write_value_limited(&mut bytes, args[0], false, vm.heap.object_limit())?;
             Ok(vm.alloc_string(bytes.into()))
         }
         "int" => to_int(args[0]),
@@ -81,8 +80,7 @@ fn print(vm: &mut Vm, args: &[Value]) -> BuiltinResult {
         if i > 0 {
             line.push(b' ');
         }
-        write_value_limited(&mut line, v, false, vm.heap.object_limit())
-            .map_err(|()| OUT_OF_MEMORY.to_string())?;
+        write_value_limited(&mut line, v, false, vm.heap.object_limit())?;
     }
     line.push(b'\n');
     // Output errors (a closed pipe) are not the program's fault.

@@ -38,7 +38,7 @@ pub fn write_value(out: &mut Vec<u8>, v: Value, quoted: bool) {
     let _ = write_value_limited(out, v, quoted, super::heap::MAX_OBJECT_BYTES);
 }
 
-/// [`write_value`] that gives up with `Err(())` once `out` holds more than
+/// [`write_value`] that gives up with `out of memory` once `out` holds more than
 /// `limit` bytes: an array holding the same array twice, nested 60 deep,
 /// prints 2^60 elements.
 pub fn write_value_limited(
@@ -46,12 +46,12 @@ pub fn write_value_limited(
     v: Value,
     quoted: bool,
     limit: usize,
-) -> Result<(), ()> {
+) -> Result<(), String> {
     let mut work = vec![Work::Value { v, quoted }];
     let mut open: HashSet<u64> = HashSet::new();
     while let Some(item) = work.pop() {
         if out.len() > limit {
-            return Err(());
+            return Err(super::heap::OUT_OF_MEMORY.to_string());
         }
         match item {
             Work::Text(t) => out.extend_from_slice(t.as_bytes()),

@@ -557,7 +557,9 @@ impl Gen {
             4..=7 => self.var_of(Kind::Int).unwrap_or_else(|| self.int_lit()),
             8..=11 => {
                 self.feat("int arithmetic");
-                let op = self.rng.pick(&["+", "-", "*", "+", "-", "*", "&", "|", "^"]);
+                let op = self
+                    .rng
+                    .pick(&["+", "-", "*", "+", "-", "*", "&", "|", "^"]);
                 format!("({} {op} {})", self.int_expr(d), self.int_expr(d))
             }
             12 => {
@@ -600,7 +602,9 @@ impl Gen {
 
     fn len_expr(&mut self, d: u32) -> String {
         self.feat("len");
-        let kind = self.rng.pick(&[Kind::Str, Kind::Arr, Kind::List, Kind::Map]);
+        let kind = self
+            .rng
+            .pick(&[Kind::Str, Kind::Arr, Kind::List, Kind::Map]);
         format!("len({})", self.expr(kind, d))
     }
 
@@ -617,8 +621,14 @@ impl Gen {
         match self.rng.below(4) {
             0 => format!("int(\"{}\")", self.rng.below(1000) as i64 - 500),
             1 => format!("int(str({}))", self.int_expr(d)),
-            2 => format!("floor({})", self.rng.pick(&["2.5", "(-2.5)", "0.0", "1e15"])),
-            _ => format!("int({})", self.rng.pick(&["3.99", "(-3.99)", "(-0.0)", "1e18"])),
+            2 => format!(
+                "floor({})",
+                self.rng.pick(&["2.5", "(-2.5)", "0.0", "1e15"])
+            ),
+            _ => format!(
+                "int({})",
+                self.rng.pick(&["3.99", "(-3.99)", "(-0.0)", "1e18"])
+            ),
         }
     }
 
@@ -682,7 +692,9 @@ impl Gen {
             }
             9..=10 => {
                 self.feat("str()");
-                let kind = self.rng.pick(&[Kind::Int, Kind::Float, Kind::Bool, Kind::Arr]);
+                let kind = self
+                    .rng
+                    .pick(&[Kind::Int, Kind::Float, Kind::Bool, Kind::Arr]);
                 format!("str({})", self.expr(kind, d + 1))
             }
             11 => {
@@ -755,10 +767,11 @@ impl Gen {
     }
 
     fn arr_expr(&mut self, depth: u32) -> String {
-        if depth < 3 && self.rng.chance(40) {
-            if let Some(call) = self.call_returning(Kind::Arr, depth + 1) {
-                return call;
-            }
+        if depth < 3
+            && self.rng.chance(40)
+            && let Some(call) = self.call_returning(Kind::Arr, depth + 1)
+        {
+            return call;
         }
         match self.var_of(Kind::Arr) {
             Some(v) if self.rng.chance(60) => v,
@@ -785,7 +798,11 @@ impl Gen {
                         }
                     })
                     .collect();
-                let trailing = if n > 0 && self.rng.chance(20) { "," } else { "" };
+                let trailing = if n > 0 && self.rng.chance(20) {
+                    ","
+                } else {
+                    ""
+                };
                 format!("[{}{trailing}]", items.join(", "))
             }
         }
@@ -814,7 +831,9 @@ impl Gen {
     /// A value that is not a container variable (safe to store anywhere
     /// without building large shared structures).
     fn scalar_expr(&mut self, depth: u32) -> String {
-        let kind = self.rng.pick(&[Kind::Int, Kind::Int, Kind::Float, Kind::Str, Kind::Bool]);
+        let kind = self
+            .rng
+            .pick(&[Kind::Int, Kind::Int, Kind::Float, Kind::Str, Kind::Bool]);
         match self.rng.below(10) {
             0 => "nil".to_string(),
             _ => self.expr(kind, depth.max(2)),
@@ -923,12 +942,13 @@ impl Gen {
         }
         let init = self.expr(kind, 0);
         // Top-level redeclaration of a global is allowed (same kind kept).
-        if self.at_top_level() && self.rng.chance(10) {
-            if let Some(v) = self.mutable_var(&[Kind::Int, Kind::Str]) {
-                self.feat("global redeclaration");
-                let value = self.expr(v.kind, 0);
-                return Node::line(format!("let {} = {value}; print({});", v.name, v.name));
-            }
+        if self.at_top_level()
+            && self.rng.chance(10)
+            && let Some(v) = self.mutable_var(&[Kind::Int, Kind::Str])
+        {
+            self.feat("global redeclaration");
+            let value = self.expr(v.kind, 0);
+            return Node::line(format!("let {} = {value}; print({});", v.name, v.name));
         }
         self.declare(&name, kind, true);
         self.feat("let");
@@ -1152,7 +1172,10 @@ impl Gen {
                 self.feat("aliasing");
                 let b = self.fresh("v");
                 self.declare(&b, kind, true);
-                format!("let {b} = {a}; push({b}, {}); print({a}, len({a}) == len({b}));", elem(self))
+                format!(
+                    "let {b} = {a}; push({b}, {}); print({a}, len({a}) == len({b}));",
+                    elem(self)
+                )
             }
         };
         Some(Node::line(text))
@@ -1164,11 +1187,19 @@ impl Gen {
         let text = match self.rng.below(7) {
             0 => {
                 self.feat("map insert");
-                format!("{m}[{}] = {}; print({m});", self.key_lit(), self.scalar_expr(1))
+                format!(
+                    "{m}[{}] = {}; print({m});",
+                    self.key_lit(),
+                    self.scalar_expr(1)
+                )
             }
             1 => {
                 self.feat("map field set");
-                format!("{m}.{} = {}; print({m});", self.rng.pick(KEYS), self.scalar_expr(1))
+                format!(
+                    "{m}.{} = {}; print({m});",
+                    self.rng.pick(KEYS),
+                    self.scalar_expr(1)
+                )
             }
             2 => {
                 self.feat("map del");
@@ -1233,7 +1264,10 @@ impl Gen {
                 let kind = g.rng.pick(&[Kind::Int, Kind::Str, Kind::List]);
                 let init = g.expr(kind, 1);
                 g.declare(&v.name, kind, true);
-                body.push(Node::line(format!("let {} = {init}; print({});", v.name, v.name)));
+                body.push(Node::line(format!(
+                    "let {} = {init}; print({});",
+                    v.name, v.name
+                )));
             }
             let n = 1 + g.rng.below(2);
             body.extend(g.stmts(n, nesting + 1));
@@ -1299,7 +1333,9 @@ impl Gen {
             }
             _ => {
                 self.feat("builtin wrong type (risky)");
-                let b = self.rng.pick(&["len", "sqrt", "keys", "abs", "pop", "float"]);
+                let b = self
+                    .rng
+                    .pick(&["len", "sqrt", "keys", "abs", "pop", "float"]);
                 format!("print({b}({}));", self.any_expr(1))
             }
         };
@@ -1330,7 +1366,11 @@ impl Gen {
         let name = self.fresh("f");
         let recursive = self.rng.chance(30);
         let (sig, params, body) = self.function(Some(&name), recursive, nesting);
-        self.feat(if self.in_function() { "nested fn" } else { "fn" });
+        self.feat(if self.in_function() {
+            "nested fn"
+        } else {
+            "fn"
+        });
         if recursive {
             self.feat("recursion");
         }
@@ -1353,13 +1393,29 @@ impl Gen {
         recursive: bool,
         nesting: u32,
     ) -> (usize, Vec<String>, Vec<Node>) {
-        let ret = self.rng.pick(&[Kind::Int, Kind::Int, Kind::Str, Kind::Float, Kind::Bool, Kind::List, Kind::Arr]);
+        let ret = self.rng.pick(&[
+            Kind::Int,
+            Kind::Int,
+            Kind::Str,
+            Kind::Float,
+            Kind::Bool,
+            Kind::List,
+            Kind::Arr,
+        ]);
         let mut kinds = Vec::new();
         if recursive {
             kinds.push(Kind::Int);
         }
         for _ in 0..self.rng.below(3) {
-            kinds.push(self.rng.pick(&[Kind::Int, Kind::Int, Kind::Float, Kind::Str, Kind::Arr, Kind::List, Kind::Map]));
+            kinds.push(self.rng.pick(&[
+                Kind::Int,
+                Kind::Int,
+                Kind::Float,
+                Kind::Str,
+                Kind::Arr,
+                Kind::List,
+                Kind::Map,
+            ]));
         }
         let sig = self.sigs.len();
         self.sigs.push(Sig {
@@ -1449,7 +1505,13 @@ impl Gen {
         let step = self.rng.below(3);
         let head = match self.rng.below(3) {
             0 => format!("for {i} in 0..{k} {{"),
-            1 => format!("for {i} in [{}] {{", (0..k).map(|j| (j * 3).to_string()).collect::<Vec<_>>().join(", ")),
+            1 => format!(
+                "for {i} in [{}] {{",
+                (0..k)
+                    .map(|j| (j * 3).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             _ => {
                 self.feat("while with per-iteration let");
                 let w = self.fresh("w");
@@ -1458,7 +1520,9 @@ impl Gen {
                 );
                 let body = vec![
                     Node::line(format!("let {c} = {i} * {scale};")),
-                    Node::line(format!("push({fs}, fn() {{ {c} += {step}; return [{i}, {c}]; }});")),
+                    Node::line(format!(
+                        "push({fs}, fn() {{ {c} += {step}; return [{i}, {c}]; }});"
+                    )),
                 ];
                 let tail = format!("}}\nfor g in {fs} {{ print(g(), g()); }}\nprint({fs});");
                 return Node::block(lines, body, &tail);
@@ -1474,7 +1538,9 @@ impl Gen {
                         "push({fs}, fn() {{ {c} += {step}; {i} += 1; return [{i}, {c}]; }});"
                     )),
                 ],
-                format!("}}\nfor g in {fs} {{ print(g(), g()); }}\nprint(len({fs}), {fs}[0] == {fs}[0]);"),
+                format!(
+                    "}}\nfor g in {fs} {{ print(g(), g()); }}\nprint(len({fs}), {fs}[0] == {fs}[0]);"
+                ),
             )],
         }
     }
