@@ -386,6 +386,15 @@ fn random_programs_agree_in_every_mode() {
                         break;
                     }
                     check_seed(seed, &scratch, stats);
+                    let done = seed + 1 - first;
+                    if done % 1000 == 0 {
+                        // Progress for long runs (`--nocapture` shows it).
+                        let secs = started.elapsed().as_secs_f64();
+                        let failed = stats.lock().unwrap().failures.len();
+                        eprintln!(
+                            "progress: about {done} programs in {secs:.0}s, {failed} divergent"
+                        );
+                    }
                 }
             });
         }
