@@ -6,8 +6,9 @@
 //! interpreter, with every function compiled before it runs, with a JIT
 //! threshold of 1 (tier-up at calls and on-stack replacement in loops), and
 //! with the garbage collector's stress mode (a collection at every
-//! allocation) at JIT thresholds 3 and 0. Stdout, the first line of stderr and the exit code must be
-//! the same in all five. On a divergence the program is saved to
+//! allocation) at JIT thresholds 3 and 0. Stdout, stderr (a runtime error's
+//! message and its whole stack trace) and the exit code must be the same in
+//! all five. On a divergence the program is saved to
 //! `<target dir>/differential-failures/seed-N.toy`, shrunk by deleting
 //! statements while the divergence persists (`seed-N.min.toy`), and the seed
 //! and outputs are printed.
@@ -92,6 +93,8 @@ const MODES: &[Mode] = &[
 struct Outcome {
     stdout: Vec<u8>,
     first_stderr_line: String,
+    /// The whole of stderr: runtime errors' stack traces must agree too.
+    stderr: String,
     /// `None` when killed by a signal or by the timeout.
     code: Option<i32>,
     timed_out: bool,
@@ -151,14 +154,12 @@ fn run_toyc(args: &[&str], path: &Path, gc_stress: bool) -> Outcome {
     };
     let stdout = out_thread.join().expect("stdout reader");
     let stderr = err_thread.join().expect("stderr reader");
-    let first_stderr_line = String::from_utf8_lossy(&stderr)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string();
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    let first_stderr_line = stderr.lines().next().unwrap_or("").to_string();
     Outcome {
         stdout,
         first_stderr_line,
+        stderr,
         code: status.code(),
         timed_out,
     }
@@ -377,7 +378,10 @@ fn random_programs_agree_in_every_mode() {
     std::thread::scope(|scope| {
         for w in 0..workers {
             let (next, stats) = (&next, &stats);
-            let scratch = scratch_dir.join(format!("worker-{w}.toy"));
+            // The process id keeps concurrent runs (a long run in the
+            // background, a quick one in the foreground) apart.
+            let pid = std::process::id();
+            let scratch = scratch_dir.join(format!("worker-{pid}-{w}.toy"));
             scope.spawn(move || {
                 loop {
                     let seed = next.fetch_add(1, Ordering::Relaxed);
@@ -560,7 +564,7 @@ fn toyc_check_survives_garbage() {
     let mut rng = Rng::new(env_u64("TOYC_DIFF_SEED", 1));
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check-smoke");
     std::fs::create_dir_all(&dir).expect("create scratch dir");
-    let scratch = dir.join("input.toy");
+    let scratch = dir.join(format!("input-{}.toy", std::process::id()));
     let mut failures = Vec::new();
     let mut codes: BTreeMap<Option<i32>, u64> = BTreeMap::new();
     for i in 0..count * 3 {
