@@ -391,7 +391,7 @@ fn random_programs_agree_in_every_mode() {
                     }
                     check_seed(seed, &scratch, stats);
                     let done = seed + 1 - first;
-                    if done % 1000 == 0 {
+                    if done.is_multiple_of(1000) {
                         // Progress for long runs (`--nocapture` shows it).
                         let secs = started.elapsed().as_secs_f64();
                         let failed = stats.lock().unwrap().failures.len();
