@@ -28,6 +28,36 @@ struct Cli {
 
     #[command(flatten)]
     tiers: TierOptions,
+
+    #[command(flatten)]
+    limits: Limits,
+}
+
+/// Resource limits for `toyc run` (see docs/errors.md).
+#[derive(Args, Debug, Clone)]
+struct Limits {
+    /// Stop with the runtime error `timeout` after this many seconds.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    timeout: Option<f64>,
+
+    /// Stop with the runtime error `out of memory` when a collection leaves
+    /// more than this many bytes live (default: unlimited).
+    #[arg(long, global = true, value_name = "BYTES")]
+    max_heap: Option<usize>,
+}
+
+impl Limits {
+    fn apply(&self, vm: &mut Vm) {
+        if let Some(seconds) = self.timeout {
+            // Huge or invalid values mean "no timeout".
+            if let Ok(limit) = std::time::Duration::try_from_secs_f64(seconds) {
+                vm.set_timeout(limit);
+            }
+        }
+        if let Some(bytes) = self.max_heap {
+            vm.set_max_heap(bytes);
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -96,6 +126,8 @@ enum Command {
 const DEFAULT_JIT_THRESHOLD: u32 = toyc::jit::DEFAULT_THRESHOLD;
 
 fn main() -> ExitCode {
+    // Faults in compiled code print where they happened (exit code 71).
+    toyc::jit::crash::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -128,7 +160,7 @@ fn run_cli(cli: Cli) -> i32 {
         perf_map: cli.tiers.perf_map,
     };
     match cli.command {
-        Some(Command::Run { file }) => run_file(&file, opts, tools),
+        Some(Command::Run { file }) => run_file(&file, opts, tools, &cli.limits),
         Some(Command::Disasm { file, asm }) => disasm_file(&file, asm.then_some(opts)),
         Some(Command::Check { file }) => check_file(&file),
         Some(Command::Bench(args)) => sweep::run(&args),
@@ -198,12 +230,13 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn run_file(file: &std::path::Path, opts: VmOptions, tools: ToolOptions) -> i32 {
+fn run_file(file: &std::path::Path, opts: VmOptions, tools: ToolOptions, limits: &Limits) -> i32 {
     let (name, script, globals) = match load(file) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let mut vm = new_vm(opts, tools, Box::new(std::io::stdout()));
+    limits.apply(&mut vm);
     let result = vm.run(script, &globals);
     vm.flush();
     match result {

@@ -1031,7 +1031,13 @@ impl Compiler<'_> {
         let callee = slot(d - argc - 1);
         let err = self.error_exit;
         let return_pc = self.pc as i32 + 1;
+        let flag = self.env.interrupt as i64;
         emit!(self
+            // Calls poll the interrupt flag (Ctrl-C, --timeout) as the
+            // interpreter does: a set flag takes the slow path, which raises.
+            ; mov rax, QWORD flag
+            ; cmp BYTE [rax], 0
+            ; jne >slow
             ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
             ; jne >slow
             ; mov r10, [r_base + callee + 8]                      // closure

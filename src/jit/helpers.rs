@@ -54,7 +54,9 @@ use std::cell::Cell;
 use crate::bytecode::Op;
 use crate::runtime::Value;
 use crate::runtime::builtins;
-use crate::runtime::heap::{ClosureObj, FuncObj, UpvalObj, ValueVec, closure_func, map_obj};
+use crate::runtime::heap::{
+    ClosureObj, FuncObj, UpvalObj, ValueVec, closure_func, map_obj, str_bytes,
+};
 use crate::runtime::map::Map;
 use crate::runtime::ops;
 use crate::runtime::value::{TAG_ARRAY, TAG_BUILTIN, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_STRING};
@@ -128,6 +130,10 @@ pub unsafe extern "sysv64" fn jit_add(
         let (vm, a) = operand(vm, base, depth, 2);
         let (x, y) = (*a, *a.add(1));
         if x.tag == TAG_STRING && y.tag == TAG_STRING {
+            let size = str_bytes(x).len() + str_bytes(y).len();
+            if let Err(m) = vm.heap.check_size(size) {
+                return raise(vm, m, pc);
+            }
             let bytes = ops::concat_bytes(x, y);
             sync(vm, base, depth);
             *a = vm.alloc_string(bytes);
@@ -267,7 +273,8 @@ pub unsafe extern "sysv64" fn jit_interrupted(
         let vm = &mut *vm;
         sync(vm, base, depth);
         vm.clear_interrupt();
-        raise(vm, "interrupted".to_string(), pc)
+        let message = vm.interrupt_message();
+        raise(vm, message, pc)
     }
 }
 
@@ -608,6 +615,9 @@ unsafe fn call_function(vm: &mut Vm, callee_slot: *mut Value, argc: u32, pc: u32
     unsafe {
         let c: *mut ClosureObj = (*callee_slot).as_ptr();
         let f = closure_func(&*c);
+        if let Some(m) = vm.take_interrupt() {
+            return raise(vm, m, pc);
+        }
         if f.proto.arity != argc {
             return raise(vm, arity_error(f.proto.arity, argc), pc);
         }

@@ -65,6 +65,7 @@ pub mod analysis;
 pub mod asm;
 pub mod code_cache;
 pub mod compiler;
+pub mod crash;
 pub mod disasm;
 pub mod helpers;
 pub mod perf_map;

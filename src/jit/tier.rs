@@ -154,13 +154,16 @@ impl Jit {
             ctx: &self.ctx as *const JitCtx as usize,
             interrupt: self.interrupt,
         };
-        let out = match compiler::compile(func, &env) {
+        let mut out = match compiler::compile(func, &env) {
             Ok(out) => out,
             Err(e) => {
                 self.tools.failed(func, reason, &e);
                 return std::ptr::null();
             }
         };
+        if self.compiled.is_empty() {
+            plant_crash_test(&mut out);
+        }
         let installed = self.cache.install(&out.code);
         let time = start.elapsed();
         if let Err(e) = &installed {
@@ -168,6 +171,8 @@ impl Jit {
         }
         match installed {
             Ok(ptr) => {
+                let name = func.proto.display_name();
+                super::crash::register(ptr.addr(), out.code.len(), name, &out.offsets);
                 self.compiled.push(FnStats {
                     name: func.proto.display_name().to_string(),
                     bytecode_len: func.proto.code.len(),
@@ -331,5 +336,15 @@ impl Vm {
     /// The `--jit-stats` report, if the JIT is on.
     pub fn jit_stats_report(&self) -> Option<String> {
         self.jit.as_ref().map(|j| j.stats_report())
+    }
+}
+
+/// Test hook (`TOYC_JIT_CRASH_TEST`, see `crash`): overwrites the first
+/// instruction of the body with one that faults.
+fn plant_crash_test(out: &mut compiler::Output) {
+    if let (Some(bytes), Some(&(at, _))) = (super::crash::crash_test_bytes(), out.offsets.first())
+        && let Some(target) = out.code.get_mut(at..at + bytes.len())
+    {
+        target.copy_from_slice(bytes);
     }
 }

@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, Write};
 
-use super::format::{to_bytes, write_value};
+use super::format::{to_bytes, write_value_limited};
 use super::heap::{ValueVec, array_obj, map_obj, str_bytes};
 use super::ops::{check_key, float_to_int};
 use super::value::{TAG_ARRAY, TAG_FLOAT, TAG_INT, TAG_MAP, TAG_STRING, Value};
@@ -40,7 +40,11 @@ pub fn call(vm: &mut Vm, b: usize, args: &[Value]) -> BuiltinResult {
         "len" => len(args[0]),
         "push" => push(vm, args[0], args[1]),
         "pop" => pop(args[0]),
-        "str" => Ok(vm.alloc_string(to_bytes(args[0], false).into())),
+        "str" => {
+            let mut bytes = Vec::new();
+            write_value_limited(&mut bytes, args[0], false, vm.heap.object_limit())?;
+            Ok(vm.alloc_string(bytes.into()))
+        }
         "int" => to_int(args[0]),
         "float" => to_float(args[0]),
         "type" => Ok(vm.alloc_string(args[0].type_name().as_bytes().into())),
@@ -76,7 +80,7 @@ fn print(vm: &mut Vm, args: &[Value]) -> BuiltinResult {
         if i > 0 {
             line.push(b' ');
         }
-        write_value(&mut line, v, false);
+        write_value_limited(&mut line, v, false, vm.heap.object_limit())?;
     }
     line.push(b'\n');
     // Output errors (a closed pipe) are not the program's fault.

@@ -34,9 +34,25 @@ enum Work {
 /// Appends the printed form of `v` to `out`; `quoted` for the form used
 /// inside containers.
 pub fn write_value(out: &mut Vec<u8>, v: Value, quoted: bool) {
+    // Past the limit the text is cut short (for error messages and the REPL).
+    let _ = write_value_limited(out, v, quoted, super::heap::MAX_OBJECT_BYTES);
+}
+
+/// [`write_value`] that gives up with `out of memory` once `out` holds more than
+/// `limit` bytes: an array holding the same array twice, nested 60 deep,
+/// prints 2^60 elements.
+pub fn write_value_limited(
+    out: &mut Vec<u8>,
+    v: Value,
+    quoted: bool,
+    limit: usize,
+) -> Result<(), String> {
     let mut work = vec![Work::Value { v, quoted }];
     let mut open: HashSet<u64> = HashSet::new();
     while let Some(item) = work.pop() {
+        if out.len() > limit {
+            return Err(super::heap::OUT_OF_MEMORY.to_string());
+        }
         match item {
             Work::Text(t) => out.extend_from_slice(t.as_bytes()),
             Work::Leave(p) => {
@@ -56,6 +72,7 @@ pub fn write_value(out: &mut Vec<u8>, v: Value, quoted: bool) {
             }
         }
     }
+    Ok(())
 }
 
 /// Writes a scalar, or the opening of a container and schedules the rest.

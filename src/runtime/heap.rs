@@ -355,11 +355,21 @@ pub struct Heap {
     live: usize,
     threshold: usize,
     stress: bool,
+    /// `--max-heap`: the most live bytes allowed after a collection.
+    limit: usize,
     /// Number of collections so far (for tests and statistics).
     pub collections: usize,
 }
 
 const MIN_THRESHOLD: usize = 4 << 20;
+
+/// The runtime error of a program that needs more memory than it may use.
+pub const OUT_OF_MEMORY: &str = "out of memory";
+
+/// The longest string (or printed form) toyc builds, with or without
+/// `--max-heap`: past it, `out of memory` is raised before allocating, so a
+/// doubling loop cannot make the allocator abort the process.
+pub const MAX_OBJECT_BYTES: usize = 1 << 31;
 
 impl Heap {
     pub fn new(stress: bool) -> Heap {
@@ -370,6 +380,7 @@ impl Heap {
             live: 0,
             threshold: MIN_THRESHOLD,
             stress,
+            limit: usize::MAX,
             collections: 0,
         }
     }
@@ -378,6 +389,31 @@ impl Heap {
     #[inline]
     pub fn should_collect(&self) -> bool {
         self.stress || self.allocated > self.threshold
+    }
+
+    /// Sets `--max-heap`. Collections then also run before the heap could
+    /// pass the limit, so [`Heap::over_limit`] notices in time.
+    pub fn set_limit(&mut self, bytes: usize) {
+        self.limit = bytes;
+        self.threshold = self.threshold.min(bytes);
+    }
+
+    /// Did the last collection find more live bytes than the limit allows?
+    pub fn over_limit(&self) -> bool {
+        self.live > self.limit
+    }
+
+    /// The most bytes one string (or printed form) may have.
+    pub fn object_limit(&self) -> usize {
+        self.limit.min(MAX_OBJECT_BYTES)
+    }
+
+    /// `out of memory` if one object of `bytes` bytes could never fit.
+    pub fn check_size(&self, bytes: usize) -> Result<(), String> {
+        if bytes > self.limit.min(MAX_OBJECT_BYTES) {
+            return Err(OUT_OF_MEMORY.to_string());
+        }
+        Ok(())
     }
 
     /// Number of live (not yet swept) objects.
@@ -537,7 +573,9 @@ impl Heap {
         });
         self.live = live;
         self.allocated = 0;
-        self.threshold = (live * 2).max(MIN_THRESHOLD);
+        self.threshold = (live * 2)
+            .max(MIN_THRESHOLD)
+            .min(self.limit.saturating_sub(live));
     }
 }
 

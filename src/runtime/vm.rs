@@ -24,7 +24,7 @@ use std::io::{BufWriter, Write};
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::VmOptions;
 use super::builtins;
@@ -94,6 +94,8 @@ pub struct Vm {
     pub(crate) out: BufWriter<Box<dyn Write>>,
     pub(crate) opts: VmOptions,
     pub(crate) started: Instant,
+    /// When `--timeout` runs out (see [`Vm::set_timeout`]).
+    deadline: Option<Instant>,
     // ---- JIT hooks (see `crate::jit`) ----
     /// The JIT's state; `None` with `--no-jit`.
     pub(crate) jit: Option<Box<Jit>>,
@@ -149,6 +151,7 @@ impl Vm {
             jit_error: None,
             opts,
             started: Instant::now(),
+            deadline: None,
         }
     }
 
@@ -220,12 +223,57 @@ impl Vm {
         self.temp_roots.clear();
     }
 
+    // ---- limits: --timeout and --max-heap -----------------------------------
+
+    /// Stops the program with the runtime error `timeout` once `limit` has
+    /// passed: a timer thread sets the interrupt flag, which loop back-edges
+    /// and calls poll in both tiers.
+    pub fn set_timeout(&mut self, limit: Duration) {
+        self.deadline = Some(Instant::now() + limit);
+        let flag = self.opts.interrupt.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(limit);
+            flag.store(true, Ordering::Relaxed);
+        });
+    }
+
+    /// Makes the program fail with `out of memory` when a collection leaves
+    /// more than `bytes` live, or a string would be longer than that.
+    pub fn set_max_heap(&mut self, bytes: usize) {
+        self.heap.set_limit(bytes);
+    }
+
+    /// Why the interrupt flag is set: `timeout`, `out of memory`, or Ctrl-C.
+    pub(crate) fn interrupt_message(&self) -> String {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            "timeout".to_string()
+        } else if self.heap.over_limit() {
+            super::heap::OUT_OF_MEMORY.to_string()
+        } else {
+            "interrupted".to_string()
+        }
+    }
+
+    /// Clears a set interrupt flag and returns its message (a call-site poll).
+    #[inline]
+    pub(crate) fn take_interrupt(&self) -> Option<String> {
+        if self.opts.interrupt.load(Ordering::Relaxed) {
+            self.opts.interrupt.store(false, Ordering::Relaxed);
+            return Some(self.interrupt_message());
+        }
+        None
+    }
+
     // ---- allocation and GC -----------------------------------------------
 
     /// Collects if the heap asks for it. Everything live must be rooted.
     pub(crate) fn gc_point(&mut self) {
         if self.heap.should_collect() {
             self.collect();
+            if self.heap.over_limit() {
+                // Allocation cannot fail here; the next poll raises.
+                self.opts.interrupt.store(true, Ordering::Relaxed);
+            }
         }
     }
 
@@ -481,7 +529,7 @@ impl Vm {
                     f.hotness.set(f.hotness.get().saturating_add(1));
                     if interrupt.load(Ordering::Relaxed) {
                         interrupt.store(false, Ordering::Relaxed);
-                        throw!("interrupted".to_string());
+                        throw!(self.interrupt_message());
                     }
                     ip = code!().add($target as usize);
                     // JIT hook: on-stack replacement at a hot loop header.
@@ -619,6 +667,7 @@ impl Vm {
                         let r = if a.tag == TAG_INT && b.tag == TAG_INT {
                             Value::int(a.as_int().wrapping_add(b.as_int()))
                         } else if a.tag == TAG_STRING && b.tag == TAG_STRING {
+                            tri!(self.heap.check_size(str_len(a) + str_len(b)));
                             let bytes = ops::concat_bytes(a, b);
                             sync!();
                             self.alloc_string(bytes)
@@ -796,6 +845,10 @@ impl Vm {
                         let callee_slot = sp.sub(argc as usize + 1);
                         let callee = *callee_slot;
                         if callee.tag == TAG_FUNCTION {
+                            // Recursion without loops must see timeouts too.
+                            if let Some(m) = self.take_interrupt() {
+                                throw!(m);
+                            }
                             let c: *mut ClosureObj = callee.as_ptr();
                             let f = &*(*c).func;
                             if f.proto.arity != argc {
@@ -927,6 +980,11 @@ impl Vm {
 
 /// The stack index of a frame base pointer.
 #[inline]
+/// The length of a string value.
+fn str_len(v: Value) -> usize {
+    super::heap::str_bytes(v).len()
+}
+
 fn frame_base_index(vm: &Vm, base: *mut Value) -> usize {
     // SAFETY: `base` points into the VM stack.
     unsafe { base.offset_from(vm.stack.as_ptr()) as usize }
