@@ -120,7 +120,8 @@ fn uses_deferred_entries(op: Op) -> bool {
     matches!(
         op,
         GetLocal { .. } | GetLocal2 { .. } | Int { .. } | Pop | PopN { .. } | SetLocal { .. }
-    ) || matches!(
+    ) || matches!(op, Return)
+        || matches!(
         op,
         Add | Sub | Mul | AddInt { .. } | SubInt { .. } | ModInt { .. }
     ) || matches!(
@@ -1095,7 +1096,8 @@ impl Compiler<'_> {
     /// its locals cannot have open upvalues into its frame, so it pops the
     /// record inline; otherwise `jit_return` closes them first.
     fn emit_return(&mut self, d: u32) {
-        self.copy_slot(d - 1, 0);
+        let result = self.take_operands(d, 1)[0];
+        self.materialize(result, 0);
         let captures_locals =
             (self.func.proto.protos.iter()).any(|p| p.upvals.iter().any(|u| u.is_local));
         if captures_locals {
