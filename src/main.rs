@@ -125,6 +125,13 @@ enum Command {
 /// The default hotness threshold (see docs/jit.md).
 const DEFAULT_JIT_THRESHOLD: u32 = toyc::jit::DEFAULT_THRESHOLD;
 
+/// mimalloc instead of the system allocator: Toy programs allocate many
+/// small, short-lived objects (strings, arrays, maps), and on the
+/// allocation benchmarks glibc's malloc and free were the largest cost.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Faults in compiled code print where they happened (exit code 71).
     toyc::jit::crash::install();

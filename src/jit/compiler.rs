@@ -117,22 +117,14 @@ fn slot(i: u32) -> i32 {
 /// [`Operand`]); before any other, the compiler writes them to their slots.
 fn uses_deferred_entries(op: Op) -> bool {
     use Op::*;
-    matches!(
-        op,
-        GetLocal { .. } | GetLocal2 { .. } | Int { .. } | Pop | PopN { .. } | SetLocal { .. }
-    ) || matches!(op, Return)
-        || matches!(
-        op,
-        Add | Sub | Mul | AddInt { .. } | SubInt { .. } | ModInt { .. }
-    ) || matches!(
-        op,
-        JumpIfNotLt { .. }
-            | JumpIfNotLe { .. }
-            | JumpIfNotGt { .. }
-            | JumpIfNotGe { .. }
-            | JumpIfNotEq { .. }
-            | JumpIfNotNe { .. }
-    )
+    match op {
+        GetLocal { .. } | GetLocal2 { .. } | Int { .. } | Pop | PopN { .. } => true,
+        SetLocal { .. } | Return => true,
+        Add | Sub | Mul | AddInt { .. } | SubInt { .. } | ModInt { .. } => true,
+        JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } => true,
+        JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. } => true,
+        _ => false,
+    }
 }
 
 /// Where an operand-stack entry's value is, when its push was deferred.
