@@ -245,6 +245,30 @@ impl Compiler<'_> {
         self.emit_internal_return();
     }
 
+    /// For an operator whose result would be popped straight into a local
+    /// (`x = a + b`, `i += 1`): the local, if the next instruction is that
+    /// `SetLocal` and can be merged. The operator then writes its result
+    /// into the local itself, and the pair counts as two instructions.
+    fn result_local(&self) -> Option<u32> {
+        match self.func.proto.code.get(self.pc + 1) {
+            Some(&Op::SetLocal { slot }) if self.can_fuse_next() => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// Where an operator's result goes (slot `d` or the fused local) and how
+    /// many instructions it consumed; after the slow path's helper wrote
+    /// the result to slot `d`, copies it to the local.
+    fn finish_result(&mut self, d: u32, local: Option<u32>) -> usize {
+        match local {
+            Some(l) => {
+                self.copy_slot(d, l);
+                2
+            }
+            None => 1,
+        }
+    }
+
     /// Whether instruction `pc + 1` can be merged into the one at `pc` (it
     /// exists and no jump lands on it).
     fn can_fuse_next(&self) -> bool {
@@ -287,10 +311,10 @@ impl Compiler<'_> {
             Op::CloseUpvals { slot } => {
                 self.call_checked(helpers::jit_close_upvals, d, slot as u64, 0)
             }
-            Op::Add | Op::Sub | Op::Mul => self.emit_int_arith(op, d),
-            Op::BitAnd | Op::BitOr | Op::BitXor => self.emit_int_arith(op, d),
+            Op::Add | Op::Sub | Op::Mul => return self.emit_int_arith(op, d),
+            Op::BitAnd | Op::BitOr | Op::BitXor => return self.emit_int_arith(op, d),
             Op::AddInt { v } | Op::SubInt { v } | Op::ModInt { v } => {
-                self.emit_int_immediate(op, d, v)
+                return self.emit_int_immediate(op, d, v);
             }
             Op::Div | Op::Mod => self.emit_div_mod(op, d),
             Op::Shl | Op::Shr => self.call_checked(helpers::binary_helper(&op), d, 0, 0),
@@ -561,10 +585,11 @@ impl Compiler<'_> {
     /// an inline float path for `+ - *` (int operands are converted, as
     /// the language does), and the helper for everything else. The result
     /// goes to slot `d-2`.
-    fn emit_int_arith(&mut self, op: Op, d: u32) {
+    fn emit_int_arith(&mut self, op: Op, d: u32) -> usize {
         let ops = self.take_operands(d, 2);
         let (a, b) = (ops[0], ops[1]);
-        let dst = slot(d - 2);
+        let local = self.result_local();
+        let dst = slot(local.unwrap_or(d - 2));
         self.guard_int(a);
         self.guard_int(b);
         self.load_int(a);
@@ -594,13 +619,15 @@ impl Compiler<'_> {
                 Op::Sub => emit!(self ; subsd xmm0, xmm1),
                 _ => emit!(self ; mulsd xmm0, xmm1),
             }
-            self.store_float(d - 2);
+            self.store_float(local.unwrap_or(d - 2));
             emit!(self ; jmp >done);
         }
         emit!(self ; slow:);
         self.materialize_operands(d, &ops);
         self.call_checked(helpers::binary_helper(&op), d, 0, 0);
+        let consumed = self.finish_result(d - 2, local);
         emit!(self ; done:);
+        consumed
     }
 
     /// The float path's operands: `xmm0` = slot `a`, `xmm1` = slot `b`,
@@ -687,9 +714,10 @@ impl Compiler<'_> {
     /// `x + v`, `x - v`, `x % v` with `v` an immediate. The int paths are
     /// inline; `% v` only when `v` is a positive constant, where `idiv`
     /// can neither trap nor overflow. The helper does the rest.
-    fn emit_int_immediate(&mut self, op: Op, d: u32, v: i32) {
+    fn emit_int_immediate(&mut self, op: Op, d: u32, v: i32) -> usize {
         let x = self.take_operands(d, 1)[0];
-        let dst = slot(d - 1);
+        let local = self.result_local();
+        let dst = slot(local.unwrap_or(d - 1));
         self.guard_int(x);
         self.load_int(x);
         let kind = match op {
@@ -719,7 +747,9 @@ impl Compiler<'_> {
         );
         self.materialize(x, d - 1);
         self.call_checked(helpers::jit_int_immediate, d, kind, v as i64 as u64);
+        let consumed = self.finish_result(d - 1, local);
         emit!(self ; done:);
+        consumed
     }
 
     fn emit_neg(&mut self, d: u32) {
