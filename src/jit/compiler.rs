@@ -115,6 +115,7 @@ fn slot(i: u32) -> i32 {
 
 /// The instructions that read deferred entries themselves (see
 /// [`Operand`]); before any other, the compiler writes them to their slots.
+#[allow(clippy::match_like_matches_macro)] // one row per group reads better
 fn uses_deferred_entries(op: Op) -> bool {
     use Op::*;
     match op {
