@@ -219,10 +219,8 @@ pub fn lex(src: &str) -> Lexed {
                     continue;
                 }
                 let c = src[range.start..].chars().next().unwrap_or('?');
-                errors.push(CompileError::new(
-                    span,
-                    format!("unexpected character '{c}'"),
-                ));
+                let message = format!("unexpected character {}", quote(&c.to_string()));
+                errors.push(CompileError::new(span, message));
                 Tok::Error
             }
         };
@@ -261,6 +259,33 @@ fn report(
         errors.push(CompileError::new(pos.at(offset), message));
     }
     truncated
+}
+
+/// How many characters of source text a message quotes before `...`.
+const QUOTE_LIMIT: usize = 40;
+
+/// Quotes source text for a message: `'text'`. A message must stay on one
+/// line (tools read `FILE:LINE:COL: error: MESSAGE` as the first line of
+/// stderr), so control characters are escaped (`\n`, `\t`, `\r`, others as
+/// `\u{1b}`), and text longer than [`QUOTE_LIMIT`] characters is cut, with
+/// `...` after the cut.
+pub fn quote(text: &str) -> String {
+    let mut out = String::from("'");
+    for (i, c) in text.chars().enumerate() {
+        if i == QUOTE_LIMIT {
+            out.push_str("...");
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// Converts byte offsets to line/column, walking forward only. Offsets are
@@ -412,7 +437,10 @@ fn escape(chars: &mut std::str::CharIndices, out: &mut String) -> Result<(), Str
         '\\' => '\\',
         '"' => '"',
         'u' => unicode_escape(chars).ok_or("invalid unicode escape")?,
-        other => return Err(format!("invalid escape sequence '\\{other}'")),
+        other => {
+            let shown = quote(&format!("\\{other}"));
+            return Err(format!("invalid escape sequence {shown}"));
+        }
     };
     out.push(decoded);
     Ok(())
@@ -607,6 +635,44 @@ mod tests {
         );
         assert_eq!(kinds("\"two\nlines\""), vec![Str("two\nlines".into()), Eof]);
         assert_eq!(kinds("\"é\" x"), vec![Str("é".into()), Ident, Eof]);
+    }
+
+    #[test]
+    fn quote_keeps_messages_on_one_line() {
+        assert_eq!(quote("}"), "'}'");
+        assert_eq!(quote("\"a\nb\tc\r\""), "'\"a\\nb\\tc\\r\"'");
+        assert_eq!(
+            quote("\u{1b}\0\u{7f}\u{85}é"),
+            "'\\u{1b}\\u{0}\\u{7f}\\u{85}é'"
+        );
+        // Backslashes are not doubled: `'\q'` reads as the source does.
+        assert_eq!(quote("\\q"), "'\\q'");
+        let forty = "x".repeat(40);
+        assert_eq!(quote(&forty), format!("'{forty}'"));
+        assert_eq!(quote(&format!("{forty}yz")), format!("'{forty}...'"));
+        // The limit counts characters, not bytes.
+        let wide = "é".repeat(41);
+        assert_eq!(quote(&wide), format!("'{}...'", "é".repeat(40)));
+    }
+
+    #[test]
+    fn quoted_source_text_is_escaped() {
+        assert_eq!(
+            errors("x \"\\\n\" y"),
+            vec!["1:4: error: invalid escape sequence '\\\\n'"]
+        );
+        assert_eq!(
+            errors("x \"\\\t\""),
+            vec!["1:4: error: invalid escape sequence '\\\\t'"]
+        );
+        assert_eq!(
+            errors("x \u{1}"),
+            vec!["1:3: error: unexpected character '\\u{1}'"]
+        );
+        assert_eq!(
+            errors("x\u{b}y"),
+            vec!["1:2: error: unexpected character '\\u{b}'"]
+        );
     }
 
     #[test]

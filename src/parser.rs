@@ -35,7 +35,7 @@ use crate::ast::{
     UnOp,
 };
 use crate::diag::CompileError;
-use crate::lexer::{Tok, Token, lex};
+use crate::lexer::{Tok, Token, lex, quote};
 use std::rc::Rc;
 
 /// Deepest nesting accepted (brackets, blocks, unary operators).
@@ -277,7 +277,7 @@ impl Parser<'_> {
             Tok::Error => return Abort,
             Tok::Eof if self.eof_reported => return Abort,
             Tok::Eof => "end of file".to_string(),
-            _ => format!("'{}'", &self.src[t.start..t.end]),
+            _ => quote(&self.src[t.start..t.end]),
         };
         let span = t.span;
         self.eof_reported |= t.kind == Tok::Eof;
@@ -1376,6 +1376,24 @@ mod tests {
                 "1:10: error: invalid escape sequence '\\q'",
                 "1:19: error: expected expression, found ';'",
             ]
+        );
+    }
+
+    #[test]
+    fn found_text_stays_on_one_line() {
+        // A string token spanning lines is quoted with `\n`.
+        assert_eq!(
+            errs("h\"+\n\";"),
+            vec!["1:2: error: expected ';', found '\"+\\n\"'"]
+        );
+        // Long tokens are cut after 40 characters.
+        let long = format!("x = 1 \"{}\";", "a".repeat(100));
+        assert_eq!(
+            errs(&long),
+            vec![format!(
+                "1:7: error: expected ';', found '\"{}...'",
+                "a".repeat(39)
+            )]
         );
     }
 
