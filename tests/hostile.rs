@@ -456,3 +456,38 @@ fn a_fault_in_compiled_code_names_the_function() {
     assert_eq!(run.code, Some(0));
     assert_eq!(run.stdout_text(), "hi\n42\n");
 }
+
+// ------------------------------------------------- no executable memory
+
+#[test]
+fn refused_executable_memory_warns_once_and_interprets() {
+    // Many functions, so a JIT that retried per function would warn again.
+    let mut src = String::new();
+    for i in 0..20 {
+        src.push_str(&format!("fn f{i}(x) {{ return x + {i}; }}\n"));
+    }
+    src.push_str("let total = 0;\nfor i in 0..1000 {\n");
+    for i in 0..20 {
+        src.push_str(&format!("  total = total + f{i}(i);\n"));
+    }
+    src.push_str("}\nprint(total);\n");
+    let path = scratch("deny-exec", src.as_bytes());
+    let expected = toyc(&["run", "--no-jit"], &path, &[]);
+    assert_eq!(expected.code, Some(0), "{}", expected.stderr);
+    for threshold in ["0", "2"] {
+        let run = toyc(
+            &["run", "--jit-threshold", threshold],
+            &path,
+            &[("TOYC_JIT_DENY_EXEC", "1")],
+        );
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert_eq!(run.stdout, expected.stdout);
+        let warnings: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(warnings.len(), 1, "{}", run.stderr);
+        assert!(
+            warnings[0].contains("refused executable memory"),
+            "{}",
+            run.stderr
+        );
+    }
+}
