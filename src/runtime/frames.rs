@@ -4,21 +4,21 @@
 //! It behaves like a `Vec<Frame>` (and derefs to a slice), but its layout is
 //! fixed (`#[repr(C)]`: the pointer, then the length), so compiled code can
 //! push and pop frame records itself without calling into Rust: see the
-//! inline call path in `jit/compiler.rs`. The memory comes from
-//! `alloc_zeroed`, which the OS maps lazily, so untouched records cost no
-//! RAM.
+//! inline call path in `jit/compiler.rs`. The memory is an anonymous
+//! mapping, which the OS fills lazily, so untouched records cost no RAM.
 
-use std::alloc::Layout;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 
-use super::vm::{Frame, MAX_FRAMES};
+use super::vm::{Frame, MAX_FRAMES, zeroed_region};
 
 #[repr(C)]
 pub struct FrameStack {
     /// `MAX_FRAMES` records; the first `len` are live.
     ptr: NonNull<Frame>,
     len: usize,
+    /// The mapping `ptr` points into (unmapped on drop).
+    _map: memmap2::MmapMut,
 }
 
 /// Byte offset of the records pointer (for compiled code).
@@ -26,19 +26,16 @@ pub const FRAMES_PTR_OFFSET: usize = std::mem::offset_of!(FrameStack, ptr);
 /// Byte offset of the length (for compiled code).
 pub const FRAMES_LEN_OFFSET: usize = std::mem::offset_of!(FrameStack, len);
 
-fn layout() -> Layout {
-    Layout::array::<Frame>(MAX_FRAMES).expect("frame stack fits in memory")
-}
-
 impl FrameStack {
     pub fn new() -> FrameStack {
-        // SAFETY: the layout has a non-zero size; all-zero bytes are a
-        // valid `Frame` (null closure, pc 0, base 0).
-        let raw = unsafe { std::alloc::alloc_zeroed(layout()) };
-        let Some(ptr) = NonNull::new(raw as *mut Frame) else {
-            std::alloc::handle_alloc_error(layout());
-        };
-        FrameStack { ptr, len: 0 }
+        // All-zero bytes are a valid `Frame` (null closure, pc 0, base 0).
+        let mut map = zeroed_region(MAX_FRAMES * std::mem::size_of::<Frame>());
+        let ptr = NonNull::new(map.as_mut_ptr() as *mut Frame).expect("mapped");
+        FrameStack {
+            ptr,
+            len: 0,
+            _map: map,
+        }
     }
 
     /// Pushes a record. Callers check `len() < MAX_FRAMES` first (and raise
@@ -79,13 +76,6 @@ impl DerefMut for FrameStack {
     fn deref_mut(&mut self) -> &mut [Frame] {
         // SAFETY: as in `deref`, and `&mut self` is exclusive.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
-    }
-}
-
-impl Drop for FrameStack {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr() as *mut u8, layout()) };
     }
 }
 

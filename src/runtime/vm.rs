@@ -71,6 +71,8 @@ pub const VM_FRAMES_LEN: usize = std::mem::offset_of!(Vm, frames) + FRAMES_LEN_O
 pub struct Vm {
     pub(crate) heap: Heap,
     pub(crate) stack: NonNull<Value>,
+    /// The mapping `stack` points into (never moved, unmapped on drop).
+    _stack_map: memmap2::MmapMut,
     /// Stack index of the first free slot (synced from the dispatch loop).
     pub(crate) sp: usize,
     pub(crate) frames: FrameStack,
@@ -104,15 +106,16 @@ pub struct Vm {
     pub(crate) jit_error: Option<RuntimeError>,
 }
 
-fn stack_layout() -> std::alloc::Layout {
-    std::alloc::Layout::array::<Value>(STACK_SLOTS).unwrap()
-}
-
-impl Drop for Vm {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `Vm::new` with this layout.
-        unsafe { std::alloc::dealloc(self.stack.as_ptr() as *mut u8, stack_layout()) };
-    }
+/// Zeroed memory for `bytes` bytes straight from the OS (an anonymous
+/// mapping): pages are mapped on first touch, so a deep VM stack or frame
+/// stack costs RAM only for the part a program uses, whatever the global
+/// allocator does with large zeroed requests. Aborts like a failed
+/// allocation if the OS refuses.
+pub(crate) fn zeroed_region(bytes: usize) -> memmap2::MmapMut {
+    memmap2::MmapMut::map_anon(bytes).unwrap_or_else(|_| {
+        let layout = std::alloc::Layout::from_size_align(bytes, 16).expect("valid layout");
+        std::alloc::handle_alloc_error(layout)
+    })
 }
 
 pub(crate) fn arity_error(expected: u32, got: u32) -> String {
@@ -126,10 +129,9 @@ pub(crate) fn arity_error(expected: u32, got: u32) -> String {
 
 impl Vm {
     pub fn new(opts: VmOptions, out: Box<dyn Write>) -> Vm {
-        // SAFETY: the layout has non-zero size; zeroed memory is all `nil`.
-        let raw = unsafe { std::alloc::alloc_zeroed(stack_layout()) };
-        let stack = NonNull::new(raw as *mut Value)
-            .unwrap_or_else(|| std::alloc::handle_alloc_error(stack_layout()));
+        // Zeroed memory is all `nil`; the mapping is page-aligned.
+        let mut stack_map = zeroed_region(STACK_SLOTS * std::mem::size_of::<Value>());
+        let stack = NonNull::new(stack_map.as_mut_ptr() as *mut Value).expect("mapped");
         let mut heap = Heap::new(opts.gc_stress);
         let byte_strings = (0..=255u8)
             .map(|b| heap.new_string(Box::new([b])))
@@ -137,6 +139,7 @@ impl Vm {
         Vm {
             heap,
             stack,
+            _stack_map: stack_map,
             sp: 0,
             frames: FrameStack::new(),
             open_upvals: Vec::new(),
