@@ -122,6 +122,7 @@ fn uses_deferred_entries(op: Op) -> bool {
         GetLocal { .. } | GetLocal2 { .. } | Int { .. } | Pop | PopN { .. } => true,
         SetLocal { .. } | Return => true,
         Add | Sub | Mul | AddInt { .. } | SubInt { .. } | ModInt { .. } => true,
+        Eq | Ne | Lt | Le | Gt | Ge => true,
         JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } => true,
         JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. } => true,
         _ => false,
@@ -319,10 +320,9 @@ impl Compiler<'_> {
             }
             Op::Div | Op::Mod => self.emit_div_mod(op, d),
             Op::Shl | Op::Shr => self.call_checked(helpers::binary_helper(&op), d, 0, 0),
-            Op::Neg => self.emit_neg(d),
-            Op::BitNot => self.emit_bit_not(d),
+            Op::Neg | Op::BitNot => self.emit_int_unary(op, d),
             Op::Not => self.emit_not(d),
-            Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge => return self.emit_compare(op, d),
+            Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge => self.emit_compare(op, d),
             Op::Jump { target } => self.emit_jump(target),
             Op::JumpIfFalse { target } => self.emit_jump_if_false(d, target),
             Op::JumpIfNotLt { target } => self.compare_and_branch(Op::Lt, d, target),
@@ -753,29 +753,22 @@ impl Compiler<'_> {
         consumed
     }
 
-    fn emit_neg(&mut self, d: u32) {
+    /// `-x` and `~x`: the int path in place, the helper for the rest.
+    fn emit_int_unary(&mut self, op: Op, d: u32) {
         let s = slot(d - 1);
         emit!(self
             ; cmp QWORD [r_base + s], TAG_INT as i32
             ; jne >slow
-            ; neg QWORD [r_base + s + 8]
-            ; jmp >done
-            ; slow:
         );
-        self.call_checked(helpers::jit_neg, d, 0, 0);
-        emit!(self ; done:);
-    }
-
-    fn emit_bit_not(&mut self, d: u32) {
-        let s = slot(d - 1);
-        emit!(self
-            ; cmp QWORD [r_base + s], TAG_INT as i32
-            ; jne >slow
-            ; not QWORD [r_base + s + 8]
-            ; jmp >done
-            ; slow:
-        );
-        self.call_checked(helpers::jit_bit_not, d, 0, 0);
+        let helper = if op == Op::Neg {
+            emit!(self ; neg QWORD [r_base + s + 8]);
+            helpers::jit_neg
+        } else {
+            emit!(self ; not QWORD [r_base + s + 8]);
+            helpers::jit_bit_not
+        };
+        emit!(self ; jmp >done ; slow:);
+        self.call_checked(helper, d, 0, 0);
         emit!(self ; done:);
     }
 
@@ -821,45 +814,12 @@ impl Compiler<'_> {
         );
     }
 
-    /// A comparison. Followed by `JumpIfFalse` (and nothing jumps between
-    /// them), the pair becomes one `cmp; jcc` on the int path: the bool is
-    /// never stored.
-    fn emit_compare(&mut self, op: Op, d: u32) -> usize {
-        if let Some(&Op::JumpIfFalse { target }) = self.func.proto.code.get(self.pc + 1)
-            && self.can_fuse_next()
-        {
-            self.compare_and_branch(op, d, target);
-            return 2;
-        }
-        let a = slot(d - 2) + 8;
-        self.guard_two_ints(d - 2, d - 1);
-        emit!(self ; mov rax, [r_base + a] ; cmp rax, [r_base + slot(d - 1) + 8]);
-        self.set_flag(op);
-        emit!(self ; jmp >store ; slow:);
-        if self.float_ordering(op, d) {
-            self.set_flag_float(op);
-            emit!(self ; jmp >store ; slow:);
-        }
-        self.call_checked(helpers::binary_helper(&op), d, 0, 0);
-        emit!(self
-            ; jmp >done
-            ; store:
-            ; movzx eax, al
-            ; mov QWORD [r_base + a - 8], TAG_BOOL as i32
-            ; mov [r_base + a], rax
-            ; done:
-        );
-        1
-    }
-
-    /// Jumps to `target` unless `base[d-2] op base[d-1]`. Two ints: one
-    /// `cmp; jcc`. Two floats (for `< <= > >=`): one `ucomisd; jcc`.
-    /// Otherwise the comparison helper stores the bool in `base[d-2]`, and
-    /// we test it.
-    fn compare_and_branch(&mut self, op: Op, d: u32, target: u32) {
+    /// The int path shared by comparisons: jumps to the next local label
+    /// `not_ints` unless both operands are ints, else `cmp a, b`. Returns
+    /// the operands, for the slow paths to write to their slots.
+    fn compare_ints(&mut self, d: u32) -> Vec<Operand> {
         let ops = self.take_operands(d, 2);
         let (a, b) = (ops[0], ops[1]);
-        let t = self.labels[target as usize];
         self.guard_int(a);
         self.guard_int(b);
         self.load_int(a);
@@ -867,9 +827,43 @@ impl Compiler<'_> {
             Operand::Int(i) => emit!(self ; cmp rax, i),
             Operand::Slot(s) => emit!(self ; cmp rax, [r_base + slot(s) + 8]),
         }
+        ops
+    }
+
+    /// A comparison whose bool is kept (`let b = x < y`, `x < y and ...`):
+    /// `setcc` on the int and float paths, else the helper. Conditions of
+    /// `if` and `while` use the fused `JumpIfNot*` instructions instead.
+    fn emit_compare(&mut self, op: Op, d: u32) {
+        let ops = self.compare_ints(d);
+        self.set_flag(op);
+        emit!(self ; jmp >store ; not_ints:);
+        // The float path and the helper read the operands from their slots.
+        self.materialize_operands(d, &ops);
+        if self.float_ordering(op, d) {
+            self.set_flag_float(op);
+            emit!(self ; jmp >store ; slow:);
+        }
+        self.call_checked(helpers::binary_helper(&op), d, 0, 0);
+        let a = slot(d - 2);
+        emit!(self
+            ; jmp >done
+            ; store:
+            ; movzx eax, al
+            ; mov QWORD [r_base + a], TAG_BOOL as i32
+            ; mov [r_base + a + 8], rax
+            ; done:
+        );
+    }
+
+    /// `JumpIfNot<op>`: jumps to `target` unless `base[d-2] op base[d-1]`.
+    /// Two ints: one `cmp; jcc`. Two floats (for `< <= > >=`): one
+    /// `ucomisd; jcc`. Otherwise the comparison helper stores the bool in
+    /// `base[d-2]`, and we test it.
+    fn compare_and_branch(&mut self, op: Op, d: u32, target: u32) {
+        let t = self.labels[target as usize];
+        let ops = self.compare_ints(d);
         self.jump_unless(op, t);
         emit!(self ; jmp >done ; not_ints:);
-        // The float path and the helper read the operands from their slots.
         self.materialize_operands(d, &ops);
         if self.float_ordering(op, d) {
             self.jump_unless_float(op, t);

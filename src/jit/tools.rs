@@ -185,7 +185,8 @@ pub fn listing(
     let mut next = 0; // the next pc to annotate
     for &(offset, pc) in offsets {
         // Instructions without their own offset were fused into the one
-        // before them (a compare and its branch share one template).
+        // before them (an operator and the `SetLocal` that stores its
+        // result share one template).
         for skipped in next..pc {
             let text = lines.get(skipped).cloned().unwrap_or_default();
             notes.push((offset, format!("{text}   (fused into the code above)")));

@@ -93,7 +93,10 @@ impl Map {
     pub fn insert_hinted(&mut self, key: Value, value: Value, hint: &Cell<u32>) {
         match self.find_hinted(key, hint) {
             Some(i) => self.entries[i].value = value,
-            None => self.insert(key, value),
+            None => {
+                self.push_new(key, key_hash(key), value);
+                hint.set(self.entries.len() as u32 - 1);
+            }
         }
     }
 
@@ -121,6 +124,11 @@ impl Map {
             self.entries[i].value = value;
             return;
         }
+        self.push_new(key, hash, value);
+    }
+
+    /// Appends an entry for `key`, which is not in the map.
+    fn push_new(&mut self, key: Value, hash: u64, value: Value) {
         if (self.entries.len() + 1) * 2 > self.index.len() {
             self.rebuild(self.live + 1);
         }
