@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -242,6 +242,7 @@ fn run_file(file: &std::path::Path, opts: VmOptions, tools: ToolOptions, limits:
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    stop_on_ctrl_c(&opts);
     let mut vm = new_vm(opts, tools, Box::new(std::io::stdout()));
     limits.apply(&mut vm);
     let result = vm.run(script, &globals);
@@ -252,6 +253,23 @@ fn run_file(file: &std::path::Path, opts: VmOptions, tools: ToolOptions, limits:
             eprint!("{}", driver::render_runtime_error(&name, &err));
             exit::SOFTWARE
         }
+    }
+}
+
+/// The first Ctrl-C sets the interrupt flag: the program stops at its next
+/// poll (a loop back-edge, a call, or `read_line`) with the runtime error
+/// `interrupted`, after everything it printed is flushed. A second Ctrl-C
+/// before that poll (code stuck in one long builtin) exits at once with the
+/// shell's usual 130.
+fn stop_on_ctrl_c(opts: &VmOptions) {
+    let flag = opts.interrupt.clone();
+    let installed = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    if let Err(e) = installed {
+        eprintln!("toyc: warning: cannot handle Ctrl-C: {e}");
     }
 }
 

@@ -363,6 +363,106 @@ fn timeout_stops_loops_and_recursion_in_every_tier() {
     assert_eq!(run.stdout_text(), "1\n");
 }
 
+/// Starts `toyc run ARGS PATH` with stdin an open pipe nobody writes to, so
+/// `read_line` blocks; `signal` (if any) is sent after `delay`. Returns the
+/// finished run.
+fn run_waiting(args: &[&str], path: &PathBuf, signal: Option<i32>, delay: Duration) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_toyc"))
+        .arg("run")
+        .args(args)
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("TOYC_GC_STRESS")
+        .spawn()
+        .expect("spawn toyc");
+    let _stdin = child.stdin.take();
+    std::thread::sleep(delay);
+    if signal.is_some() {
+        wait_for_sigint_handler(child.id());
+    }
+    if let Some(sig) = signal {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe { libc::kill(child.id() as i32, sig) };
+    }
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > HANG {
+            let _ = child.kill();
+            panic!("toyc {args:?} {} hung", path.display());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().expect("output");
+    Run {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Waits until process `pid` catches SIGINT (its `SigCgt` mask in
+/// /proc/PID/status has bit 1 set), so a signal sent next cannot arrive
+/// before toyc installed its handler, however slow the machine.
+fn wait_for_sigint_handler(pid: u32) {
+    let start = Instant::now();
+    while start.elapsed() < HANG {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & (1 << (libc::SIGINT - 1)) != 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn timeout_stops_a_program_waiting_for_input() {
+    let path = scratch(
+        "timeout-read-line",
+        b"print(\"before\");\nprint(read_line());\n",
+    );
+    for tier in TIERS {
+        let mut args = tier.to_vec();
+        args.extend_from_slice(&["--timeout", "0.3"]);
+        let run = run_waiting(&args, &path, None, Duration::ZERO);
+        expect_runtime_error(&run, "timeout");
+        assert_eq!(run.stdout_text(), "before\n", "{tier:?}");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_toyc_run_and_keeps_the_output() {
+    let cases = [
+        (
+            "ctrl-c-loop",
+            "print(\"before\");\nlet i = 0;\nwhile true { i += 1; }\n",
+        ),
+        (
+            "ctrl-c-recursion",
+            "print(\"before\");\nfn fib(n) { if n < 2 { return n; } return fib(n - 1) + fib(n - 2); }\nprint(fib(100));\n",
+        ),
+        (
+            "ctrl-c-read-line",
+            "print(\"before\");\nprint(read_line());\n",
+        ),
+    ];
+    for (name, src) in cases {
+        let path = scratch(name, src.as_bytes());
+        for tier in TIERS {
+            let run = run_waiting(tier, &path, Some(libc::SIGINT), Duration::from_millis(300));
+            expect_runtime_error(&run, "interrupted");
+            assert_eq!(run.stdout_text(), "before\n", "{name} {tier:?}");
+            assert!(run.stderr.contains("  at "), "with a trace: {}", run.stderr);
+        }
+    }
+}
+
 #[test]
 fn max_heap_gives_out_of_memory() {
     let cases = [

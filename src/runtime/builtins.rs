@@ -4,11 +4,12 @@
 //! stack (and so stay rooted) for the whole call. A builtin that allocates
 //! more than once must root its earlier allocations in `vm.temp_roots`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use super::format::{to_bytes, write_value_limited};
 use super::heap::{ValueVec, array_obj, map_obj, str_bytes};
 use super::ops::{check_key, float_to_int};
+use super::stdin::Line;
 use super::value::{TAG_ARRAY, TAG_FLOAT, TAG_INT, TAG_MAP, TAG_STRING, Value};
 use super::vm::Vm;
 use crate::bytecode::BUILTIN_NAMES;
@@ -209,19 +210,17 @@ fn abs(v: Value) -> BuiltinResult {
 
 fn read_line(vm: &mut Vm) -> BuiltinResult {
     vm.flush();
-    let mut line = Vec::new();
-    let n = std::io::stdin()
-        .lock()
-        .read_until(b'\n', &mut line)
-        .unwrap_or(0);
-    if n == 0 {
-        return Ok(Value::NIL);
-    }
-    if line.last() == Some(&b'\n') {
-        line.pop();
-        if line.last() == Some(&b'\r') {
-            line.pop();
+    let mut line = match super::stdin::read_line(&vm.opts.interrupt) {
+        Line::Text(line) => line,
+        Line::Eof => return Ok(Value::NIL),
+        // Ctrl-C or `--timeout` while waiting: the same error as a poll in
+        // a loop would give.
+        Line::Interrupted => {
+            return Err(vm.take_interrupt().unwrap_or_else(|| "interrupted".into()));
         }
+    };
+    if line.last() == Some(&b'\r') {
+        line.pop();
     }
     Ok(vm.alloc_string(line.into()))
 }

@@ -8,6 +8,7 @@
 //! - [`ops`]: operator semantics, the one definition all tiers call.
 //! - [`format`]: printed forms (`print`, `str`, the REPL).
 //! - [`builtins`]: the builtin functions.
+//! - [`stdin`]: `read_line`'s input, interruptible by Ctrl-C and `--timeout`.
 //! - [`vm`]: the VM stack, call frames and the dispatch loop.
 //! - [`frames`]: the fixed stack of frame records (compiled code pushes them too).
 //!
@@ -23,6 +24,7 @@ pub mod frames;
 pub mod heap;
 pub mod map;
 pub mod ops;
+pub mod stdin;
 pub mod value;
 pub mod vm;
 
