@@ -16,8 +16,33 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-/// How long one program may run before it counts as hung.
+/// How long one program may run before it counts as hung
+/// (`TOYC_TEST_TIMEOUT=SECONDS` overrides it, for slow wrappers).
 const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn timeout() -> Duration {
+    std::env::var("TOYC_TEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(TIMEOUT, Duration::from_secs)
+}
+
+/// `TOYC_TEST_WRAPPER="valgrind --smc-check=all -q --error-exitcode=99"`
+/// runs every program under that command (split at spaces). A wrapper's own
+/// complaints then fail the trial: they change stderr or the exit code.
+fn command() -> Command {
+    let toyc = env!("CARGO_BIN_EXE_toyc");
+    let wrapper = std::env::var("TOYC_TEST_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(words).arg(toyc);
+            cmd
+        }
+        None => Command::new(toyc),
+    }
+}
 
 /// The corpus directory, relative to the crate root.
 const CORPUS: &str = "tests/lang";
@@ -156,7 +181,7 @@ fn parse_compile_error(text: &str) -> Option<(u32, u32, &str)> {
 fn check(path: &str, exp: &Expectations, out: &Outcome) -> Result<(), String> {
     let mut problems = Vec::new();
     if out.timed_out {
-        problems.push(format!("timed out after {} s", TIMEOUT.as_secs()));
+        problems.push(format!("timed out after {} s", timeout().as_secs()));
     }
     let want_code = match exp.error {
         None => 0,
@@ -258,9 +283,9 @@ fn diff_lines(want: &str, got: &str) -> String {
 }
 
 /// Runs `toyc run FLAGS PATH` from the crate root, feeding `stdin`, and
-/// kills it if it outlives [`TIMEOUT`].
+/// kills it if it outlives [`timeout`].
 fn run_toyc(mode: &Mode, path: &str, stdin: &[String]) -> Result<Outcome, String> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toyc"));
+    let mut cmd = command();
     cmd.arg("run")
         .args(mode.flags)
         .arg(path)
@@ -281,13 +306,13 @@ fn run_toyc(mode: &Mode, path: &str, stdin: &[String]) -> Result<Outcome, String
     });
     let stdout = read_all(child.stdout.take().expect("piped"));
     let stderr = read_all(child.stderr.take().expect("piped"));
-    let start = Instant::now();
+    let (start, limit) = (Instant::now(), timeout());
     let mut timed_out = false;
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
             break status;
         }
-        if start.elapsed() > TIMEOUT {
+        if start.elapsed() > limit {
             timed_out = true;
             let _ = child.kill();
             break child.wait().map_err(|e| e.to_string())?;
