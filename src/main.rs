@@ -135,31 +135,22 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// mimalloc commits its arenas eagerly by default on Linux, which made a
 /// hello world's peak RSS 9.8 MB instead of 3.7 MB with glibc's malloc.
 /// Committing on demand costs nothing measurable on the allocation
-/// benchmarks. The option only affects arenas made after it is set, so it is set from
-/// an ELF constructor, before the first allocation.
-fn lazy_allocator_commit() {
-    #[cfg(feature = "mimalloc")]
-    {
-        /// `mi_option_arena_eager_commit` in mimalloc.h's `mi_option_e`
-        /// (the Rust bindings do not name it).
-        const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-        // SAFETY: mi_option_set only stores an option value; 0 is valid.
-        unsafe { libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0) };
-    }
-}
-
-/// Runs [`lazy_allocator_commit`] from the ELF constructor list, before
-/// Rust's runtime makes its first allocation.
+/// benchmarks. The option only affects arenas made after it is set, so it
+/// is set from an ELF constructor, before Rust's runtime first allocates.
 // SAFETY: the constructor runs before `main` with no Rust runtime set up;
 // it only calls mi_option_set, which needs none.
 #[cfg(feature = "mimalloc")]
 #[used]
 #[unsafe(link_section = ".init_array.00100")]
 static LAZY_ALLOCATOR_COMMIT: extern "C" fn() = {
-    extern "C" fn init() {
-        lazy_allocator_commit();
+    extern "C" fn lazy_allocator_commit() {
+        /// `mi_option_arena_eager_commit` in mimalloc.h's `mi_option_e`
+        /// (the Rust bindings do not name it).
+        const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+        // SAFETY: mi_option_set only stores an option value; 0 is valid.
+        unsafe { libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0) };
     }
-    init
+    lazy_allocator_commit
 };
 
 fn main() -> ExitCode {
