@@ -41,10 +41,12 @@ use super::tier::{CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
 use crate::bytecode::Op;
 use crate::runtime::heap::{
     ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET, FUNC_ARITY_OFFSET,
-    FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj,
+    FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj, MapObj,
 };
+use crate::runtime::map::{ENTRY_KEY, ENTRY_SIZE, ENTRY_VALUE, MAP_ENTRIES_LEN, MAP_ENTRIES_PTR};
 use crate::runtime::value::{
-    TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_FLOAT, TAG_FUNCTION, TAG_INT, TAG_UNDEF,
+    TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_FLOAT, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_STRING,
+    TAG_UNDEF,
 };
 use crate::runtime::vm::{
     FRAME_BASE, FRAME_CLOSURE, FRAME_PC, FRAME_SIZE, MAX_FRAMES, VM_FRAMES_LEN, VM_FRAMES_PTR,
@@ -434,14 +436,8 @@ impl<'a> Compiler<'a> {
             Op::NewMap { n } => self.call_checked(helpers::jit_new_map, d, n as u64, 0),
             Op::GetIndex => self.emit_get_index(d),
             Op::SetIndex => self.emit_set_index(d),
-            Op::GetField { k } => {
-                let (name, hint) = self.field_operands(k);
-                self.call_checked(helpers::jit_get_field, d, name, hint)
-            }
-            Op::SetField { k } => {
-                let (name, hint) = self.field_operands(k);
-                self.call_checked(helpers::jit_set_field, d, name, hint)
-            }
+            Op::GetField { k } => self.emit_field(d, k, false),
+            Op::SetField { k } => self.emit_field(d, k, true),
         }
         1
     }
@@ -453,6 +449,66 @@ impl<'a> Compiler<'a> {
         let name = self.func.consts[k as usize].payload;
         let hint = &self.func.field_hints[self.pc] as *const _ as u64;
         (name, hint)
+    }
+
+    /// `GetField` (`obj.name`, object at `d-1`) and `SetField` (`obj.name
+    /// = v`, object at `d-2`, value at `d-1`). The inline path is the
+    /// inline-cache hit: the object is a map, and its entry at the site's
+    /// hint index has this name as its key (the same interned string
+    /// object; a dead entry's key is `undef`, so it never matches). Then
+    /// the value is read or written in place. Anything else (not a map, a
+    /// miss, a new field) goes to the helper, which looks the name up,
+    /// updates the hint and raises the interpreter's errors.
+    fn emit_field(&mut self, d: u32, k: u32, set: bool) {
+        let (name, hint) = self.field_operands(k);
+        let obj = slot(if set { d - 2 } else { d - 1 });
+        let slow = self.ops.new_dynamic_label();
+        let done = self.ops.new_dynamic_label();
+        let map = std::mem::offset_of!(MapObj, map) as i32;
+        emit!(self
+            ; cmp QWORD [r_base + obj], TAG_MAP as i32
+            ; jne =>slow
+            ; mov rax, [r_base + obj + 8]                         // the MapObj
+            ; mov rdx, QWORD hint as i64
+            ; mov ecx, DWORD [rdx]                                // hint index
+            ; cmp rcx, [rax + map + MAP_ENTRIES_LEN as i32]
+            ; jae =>slow
+            ; imul rcx, rcx, ENTRY_SIZE as i32
+            ; add rcx, [rax + map + MAP_ENTRIES_PTR as i32]       // the entry
+            ; mov rdx, QWORD name as i64
+            ; cmp [rcx + ENTRY_KEY as i32 + 8], rdx
+            ; jne =>slow
+            ; cmp QWORD [rcx + ENTRY_KEY as i32], TAG_STRING as i32
+            ; jne =>slow
+        );
+        let value = ENTRY_VALUE as i32;
+        if set {
+            let v = slot(d - 1);
+            emit!(self
+                ; mov r10, [r_base + v]
+                ; mov r11, [r_base + v + 8]
+                ; mov [rcx + value], r10
+                ; mov [rcx + value + 8], r11
+            );
+        } else {
+            emit!(self
+                ; mov r10, [rcx + value]
+                ; mov r11, [rcx + value + 8]
+                ; mov [r_base + obj], r10
+                ; mov [r_base + obj + 8], r11
+            );
+        }
+        emit!(self ; =>done);
+        let helper = if set {
+            helpers::jit_set_field
+        } else {
+            helpers::jit_get_field
+        };
+        self.cold(move |c| {
+            emit!(c ; =>slow);
+            c.call_checked(helper, d, name, hint);
+            emit!(c ; jmp =>done);
+        });
     }
 
     // ---- helper calls ------------------------------------------------------
