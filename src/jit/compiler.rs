@@ -37,14 +37,16 @@ use super::analysis::{Analysis, analyze};
 use super::asm::jit_asm;
 use super::asm::prelude::*;
 use super::helpers::{self, Helper};
-use super::tier::{CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END, CTX_VM_STACK_START};
+use super::tier::{CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
 use crate::bytecode::Op;
 use crate::runtime::heap::{
     ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET, FUNC_ARITY_OFFSET,
-    FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj,
+    FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj, MapObj,
 };
+use crate::runtime::map::{ENTRY_KEY, ENTRY_SIZE, ENTRY_VALUE, MAP_ENTRIES_LEN, MAP_ENTRIES_PTR};
 use crate::runtime::value::{
-    TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_FLOAT, TAG_FUNCTION, TAG_INT, TAG_UNDEF,
+    TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_FLOAT, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_STRING,
+    TAG_UNDEF,
 };
 use crate::runtime::vm::{
     FRAME_BASE, FRAME_CLOSURE, FRAME_PC, FRAME_SIZE, MAX_FRAMES, VM_FRAMES_LEN, VM_FRAMES_PTR,
@@ -52,7 +54,7 @@ use crate::runtime::vm::{
 
 /// Where a compiled function's internal entry starts (see
 /// `Compiler::emit_entry`): compiled callers call `entry + INTERNAL_ENTRY`.
-pub const INTERNAL_ENTRY: usize = 64;
+pub const INTERNAL_ENTRY: usize = 96;
 
 /// Addresses compiled code embeds as immediates.
 pub struct Env {
@@ -64,10 +66,16 @@ pub struct Env {
 }
 
 /// Compiler output: the machine code and, per instruction, the offset of
-/// its first byte (for listings).
+/// its first byte (for listings), in code order; `cold` lists the
+/// out-of-line parts (slow paths) the same way, placed after the body.
 pub struct Output {
     pub code: Vec<u8>,
     pub offsets: Vec<(usize, usize)>,
+    pub cold: Vec<(usize, usize)>,
+    /// Where the body ends (the out-of-line code, then the error exit
+    /// follow) and where the OSR entry starts (see `Compiler::emit_entry`).
+    pub body_end: usize,
+    pub osr_entry: usize,
 }
 
 /// Compiles one function. `Err` only for bytecode whose stack depths are
@@ -79,6 +87,8 @@ pub fn compile(func: &FuncObj, env: &Env) -> Result<Output, String> {
         .map(|_| ops.new_dynamic_label())
         .collect();
     let error_exit = ops.new_dynamic_label();
+    let internal_entry = ops.new_dynamic_label();
+    let osr_entry = ops.new_dynamic_label();
     let mut c = Compiler {
         ops,
         func,
@@ -86,17 +96,28 @@ pub fn compile(func: &FuncObj, env: &Env) -> Result<Output, String> {
         analysis,
         labels,
         error_exit,
+        internal_entry,
+        osr_entry,
         pc: 0,
         pending: Vec::new(),
         offsets: Vec::new(),
+        cold: Vec::new(),
+        cold_offsets: Vec::new(),
     };
     c.emit_entry();
     c.emit_body();
+    let body_end = c.ops.offset().0;
+    c.emit_cold();
     c.emit_error_exit();
+    let osr_entry = c.ops.offset().0;
+    c.emit_osr_entry();
     let code = finish(c.ops).map_err(|e| e.to_string())?;
     Ok(Output {
         code,
         offsets: c.offsets,
+        cold: c.cold_offsets,
+        body_end,
+        osr_entry,
     })
 }
 
@@ -155,28 +176,42 @@ struct Compiler<'a> {
     /// One label per instruction (only jump targets are jumped to).
     labels: Vec<DynamicLabel>,
     error_exit: DynamicLabel,
+    /// The internal entry (direct self-calls call it) and the OSR entry.
+    internal_entry: DynamicLabel,
+    osr_entry: DynamicLabel,
     /// The instruction being compiled.
     pc: usize,
     /// Deferred pushes: the top `pending.len()` operand-stack entries, not
     /// yet written to their slots (see [`Operand`]).
     pending: Vec<Operand>,
     offsets: Vec<(usize, usize)>,
+    /// Out-of-line code (see [`Compiler::cold`]), with the pc it belongs to.
+    cold: Vec<(usize, ColdPath<'a>)>,
+    cold_offsets: Vec<(usize, usize)>,
 }
 
-impl Compiler<'_> {
-    /// The two entries of every compiled function.
+/// Code emitted after the body, away from the fast paths.
+type ColdPath<'a> = Box<dyn FnOnce(&mut Compiler<'a>) + 'a>;
+
+impl<'a> Compiler<'a> {
+    /// The entries of every compiled function.
     ///
     /// * The **external entry** (offset 0, the `Entry` signature) is how
     ///   Rust calls in: a full System V prologue saves the callee-saved
-    ///   registers, loads the VM registers (`r_vm`, `r_aux`, `r_consts`),
-    ///   calls the internal entry, and restores everything. It is padded to
-    ///   [`INTERNAL_ENTRY`] bytes.
+    ///   registers, loads the VM registers (`r_vm`, `r_aux`, `r_consts`,
+    ///   and the frame count into `r_keep`), calls the OSR entry, writes
+    ///   the frame count back after a normal return and restores
+    ///   everything. It is padded to [`INTERNAL_ENTRY`] bytes.
     /// * The **internal entry** (offset [`INTERNAL_ENTRY`]) is how compiled
     ///   code calls compiled code: the VM registers are already loaded and
     ///   stay loaded, so it only saves the caller's `r_base` (the one VM
-    ///   register that differs per frame), sets its own from `rsi`, and
-    ///   dispatches on the entry `pc` in `rdx` (0, or a loop header for
-    ///   OSR). Returns pop `r_base` and `ret` with the status in `eax`.
+    ///   register that differs per frame) and sets its own from `rsi`, then
+    ///   falls into the first instruction. Returns pop `r_base` and `ret`
+    ///   with the status in `eax`.
+    /// * The **OSR entry** (after the body, see `emit_osr_entry`) does the
+    ///   same and then dispatches on the entry `pc` in `rdx` (0, or a loop
+    ///   header for OSR). Only the external entry uses it, so calls between
+    ///   compiled functions never pay for the dispatch.
     ///
     /// Stack alignment: the external entry leaves rsp 16-byte aligned, the
     /// `call` pushes 8 bytes and `push r_base` 8 more, so templates run with
@@ -184,11 +219,18 @@ impl Compiler<'_> {
     fn emit_entry(&mut self) {
         emit_prologue(&mut self.ops, 0);
         let ctx = self.env.ctx as i64;
+        let osr = self.osr_entry;
         emit!(self
             ; mov r_vm, rdi
             ; mov r_aux, QWORD ctx
             ; mov r_consts, [r_aux]
-            ; call >internal
+            ; mov r_keep, [r_vm + VM_FRAMES_LEN as i32]
+            ; call =>osr
+            // After an error the frame stack is left as the error saw it.
+            ; test eax, eax
+            ; jnz >leave
+            ; mov [r_vm + VM_FRAMES_LEN as i32], r_keep
+            ; leave:
         );
         emit_epilogue(&mut self.ops);
         let used = self.ops.offset().0;
@@ -196,9 +238,20 @@ impl Compiler<'_> {
         for _ in used..INTERNAL_ENTRY {
             emit!(self ; nop);
         }
-        let start = self.labels[0];
+        let internal = self.internal_entry;
         emit!(self
-            ; internal:
+            ; =>internal
+            ; push r_base
+            ; mov r_base, rsi
+        );
+    }
+
+    /// The OSR entry (see `emit_entry`): the internal entry's work, then a
+    /// jump to the entry `pc` in `rdx`: 0 or a loop header.
+    fn emit_osr_entry(&mut self) {
+        let (osr, start) = (self.osr_entry, self.labels[0]);
+        emit!(self
+            ; =>osr
             ; push r_base
             ; mov r_base, rsi
             ; test rdx, rdx
@@ -240,6 +293,27 @@ impl Compiler<'_> {
         }
     }
 
+    /// Queues code to be emitted after the body ([`Self::emit_cold`]), so
+    /// the fast path before it falls through to the next instruction
+    /// instead of jumping over a slow path. The code must enter and leave
+    /// through dynamic labels (local labels do not cross the gap) and
+    /// must not depend on deferred entries (`pending` is empty there).
+    fn cold(&mut self, f: impl FnOnce(&mut Compiler<'a>) + 'a) {
+        self.cold.push((self.pc, Box::new(f)));
+    }
+
+    /// Emits the queued out-of-line code, each part with its instruction's
+    /// pc (helpers report errors at it).
+    fn emit_cold(&mut self) {
+        while !self.cold.is_empty() {
+            for (pc, f) in std::mem::take(&mut self.cold) {
+                self.pc = pc;
+                self.cold_offsets.push((self.ops.offset().0, pc));
+                f(self);
+            }
+        }
+    }
+
     /// The shared error exit: return status 1 to the caller.
     fn emit_error_exit(&mut self) {
         let l = self.error_exit;
@@ -248,13 +322,28 @@ impl Compiler<'_> {
     }
 
     /// For an operator whose result would be popped straight into a local
-    /// (`x = a + b`, `i += 1`): the local, if the next instruction is that
-    /// `SetLocal` and can be merged. The operator then writes its result
-    /// into the local itself, and the pair counts as two instructions.
+    /// (`x = a + b`, `i += 1`) or returned (`return a + b`): the local (0
+    /// for a return: the result slot), if the next instruction is that
+    /// `SetLocal` or `Return` and can be merged. The operator then writes
+    /// its result there itself (a return then ends with
+    /// [`Self::fused_return_tail`]), and the pair counts as two
+    /// instructions.
     fn result_local(&self) -> Option<u32> {
         match self.func.proto.code.get(self.pc + 1) {
             Some(&Op::SetLocal { slot }) if self.can_fuse_next() => Some(slot),
+            Some(&Op::Return) if self.can_fuse_next() => Some(0),
             _ => None,
+        }
+    }
+
+    /// After an operator fused with a following `Return` (see
+    /// [`Self::result_local`]; `d` is the operator's depth): the rest of
+    /// the return, the result being in slot 0 already.
+    fn fused_return_tail(&mut self, d: u32) {
+        if let Some(Op::Return) = self.func.proto.code.get(self.pc + 1)
+            && self.can_fuse_next()
+        {
+            self.emit_return_tail(d - 1);
         }
     }
 
@@ -347,14 +436,8 @@ impl Compiler<'_> {
             Op::NewMap { n } => self.call_checked(helpers::jit_new_map, d, n as u64, 0),
             Op::GetIndex => self.emit_get_index(d),
             Op::SetIndex => self.emit_set_index(d),
-            Op::GetField { k } => {
-                let (name, hint) = self.field_operands(k);
-                self.call_checked(helpers::jit_get_field, d, name, hint)
-            }
-            Op::SetField { k } => {
-                let (name, hint) = self.field_operands(k);
-                self.call_checked(helpers::jit_set_field, d, name, hint)
-            }
+            Op::GetField { k } => self.emit_field(d, k, false),
+            Op::SetField { k } => self.emit_field(d, k, true),
         }
         1
     }
@@ -368,13 +451,77 @@ impl Compiler<'_> {
         (name, hint)
     }
 
+    /// `GetField` (`obj.name`, object at `d-1`) and `SetField` (`obj.name
+    /// = v`, object at `d-2`, value at `d-1`). The inline path is the
+    /// inline-cache hit: the object is a map, and its entry at the site's
+    /// hint index has this name as its key (the same interned string
+    /// object; a dead entry's key is `undef`, so it never matches). Then
+    /// the value is read or written in place. Anything else (not a map, a
+    /// miss, a new field) goes to the helper, which looks the name up,
+    /// updates the hint and raises the interpreter's errors.
+    fn emit_field(&mut self, d: u32, k: u32, set: bool) {
+        let (name, hint) = self.field_operands(k);
+        let obj = slot(if set { d - 2 } else { d - 1 });
+        let slow = self.ops.new_dynamic_label();
+        let done = self.ops.new_dynamic_label();
+        let map = std::mem::offset_of!(MapObj, map) as i32;
+        emit!(self
+            ; cmp QWORD [r_base + obj], TAG_MAP as i32
+            ; jne =>slow
+            ; mov rax, [r_base + obj + 8]                         // the MapObj
+            ; mov rdx, QWORD hint as i64
+            ; mov ecx, DWORD [rdx]                                // hint index
+            ; cmp rcx, [rax + map + MAP_ENTRIES_LEN as i32]
+            ; jae =>slow
+            ; imul rcx, rcx, ENTRY_SIZE as i32
+            ; add rcx, [rax + map + MAP_ENTRIES_PTR as i32]       // the entry
+            ; mov rdx, QWORD name as i64
+            ; cmp [rcx + ENTRY_KEY as i32 + 8], rdx
+            ; jne =>slow
+            ; cmp QWORD [rcx + ENTRY_KEY as i32], TAG_STRING as i32
+            ; jne =>slow
+        );
+        let value = ENTRY_VALUE as i32;
+        if set {
+            let v = slot(d - 1);
+            emit!(self
+                ; mov r10, [r_base + v]
+                ; mov r11, [r_base + v + 8]
+                ; mov [rcx + value], r10
+                ; mov [rcx + value + 8], r11
+            );
+        } else {
+            emit!(self
+                ; mov r10, [rcx + value]
+                ; mov r11, [rcx + value + 8]
+                ; mov [r_base + obj], r10
+                ; mov [r_base + obj + 8], r11
+            );
+        }
+        emit!(self ; =>done);
+        let helper = if set {
+            helpers::jit_set_field
+        } else {
+            helpers::jit_get_field
+        };
+        self.cold(move |c| {
+            emit!(c ; =>slow);
+            c.call_checked(helper, d, name, hint);
+            emit!(c ; jmp =>done);
+        });
+    }
+
     // ---- helper calls ------------------------------------------------------
 
     /// Calls `helper(vm, base, depth, pc, a, b)` (see `helpers` for the
     /// convention). rsp is 16-byte aligned here: templates never push.
+    /// Compiled code keeps the frame count in `r_keep`; it is written to
+    /// the frame stack first, so the helper (traces, the GC, calls) sees
+    /// the records that compiled code pushed.
     fn call_helper(&mut self, helper: Helper, depth: u32, a: u64, b: u64) {
         let pc = self.pc as i32;
         emit!(self
+            ; mov [r_vm + VM_FRAMES_LEN as i32], r_keep
             ; mov rdi, r_vm
             ; mov rsi, r_base
             ; mov edx, depth as i32
@@ -439,14 +586,14 @@ impl Compiler<'_> {
         self.pending.truncate(keep);
     }
 
-    /// Jumps to the next local label `not_ints` unless `v` is an int (an
-    /// immediate needs no check).
-    fn guard_int(&mut self, v: Operand) {
+    /// Jumps to `not_ints` unless `v` is an int (an immediate needs no
+    /// check).
+    fn guard_int(&mut self, v: Operand, not_ints: DynamicLabel) {
         if let Operand::Slot(s) = v {
             let s = slot(s);
             emit!(self
                 ; cmp QWORD [r_base + s], TAG_INT as i32
-                ; jne >not_ints
+                ; jne =>not_ints
             );
         }
     }
@@ -533,14 +680,17 @@ impl Compiler<'_> {
 
     /// Jumps to the `undefined variable` error unless global `g` is defined.
     fn check_global_defined(&mut self, g: u32, d: u32) {
-        let off = slot(g);
+        let (off, undefined) = (slot(g), self.ops.new_dynamic_label());
         emit!(self
             ; cmp QWORD [r_consts + off], TAG_UNDEF as i32
-            ; jne >ok
+            ; je =>undefined
         );
-        self.call_helper(helpers::jit_undefined_global, d, g as u64, 0);
-        let err = self.error_exit;
-        emit!(self ; jmp =>err ; ok:);
+        self.cold(move |c| {
+            emit!(c ; =>undefined);
+            c.call_helper(helpers::jit_undefined_global, d, g as u64, 0);
+            let err = c.error_exit;
+            emit!(c ; jmp =>err);
+        });
     }
 
     fn emit_get_global(&mut self, d: u32, g: u32) {
@@ -591,8 +741,9 @@ impl Compiler<'_> {
         let (a, b) = (ops[0], ops[1]);
         let local = self.result_local();
         let dst = slot(local.unwrap_or(d - 2));
-        self.guard_int(a);
-        self.guard_int(b);
+        let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.guard_int(a, not_ints);
+        self.guard_int(b, not_ints);
         self.load_int(a);
         match (op, b) {
             (Op::Add, Operand::Int(i)) => emit!(self ; add rax, i),
@@ -609,25 +760,29 @@ impl Compiler<'_> {
         emit!(self
             ; mov QWORD [r_base + dst], TAG_INT as i32
             ; mov [r_base + dst + 8], rax
-            ; jmp >done
-            ; not_ints:
+            ; =>done
         );
-        if matches!(op, Op::Add | Op::Sub | Op::Mul) {
-            self.load_number(a, 0);
-            self.load_number(b, 1);
-            match op {
-                Op::Add => emit!(self ; addsd xmm0, xmm1),
-                Op::Sub => emit!(self ; subsd xmm0, xmm1),
-                _ => emit!(self ; mulsd xmm0, xmm1),
+        let consumed = if local.is_some() { 2 } else { 1 };
+        self.fused_return_tail(d);
+        self.cold(move |c| {
+            emit!(c ; =>not_ints);
+            if matches!(op, Op::Add | Op::Sub | Op::Mul) {
+                c.load_number(a, 0);
+                c.load_number(b, 1);
+                match op {
+                    Op::Add => emit!(c ; addsd xmm0, xmm1),
+                    Op::Sub => emit!(c ; subsd xmm0, xmm1),
+                    _ => emit!(c ; mulsd xmm0, xmm1),
+                }
+                c.store_float(local.unwrap_or(d - 2));
+                emit!(c ; jmp =>done);
             }
-            self.store_float(local.unwrap_or(d - 2));
-            emit!(self ; jmp >done);
-        }
-        emit!(self ; slow:);
-        self.materialize_operands(d, &ops);
-        self.call_checked(helpers::binary_helper(&op), d, 0, 0);
-        let consumed = self.finish_result(d - 2, local);
-        emit!(self ; done:);
+            emit!(c ; slow:);
+            c.materialize_operands(d, &ops);
+            c.call_checked(helpers::binary_helper(&op), d, 0, 0);
+            c.finish_result(d - 2, local);
+            emit!(c ; jmp =>done);
+        });
         consumed
     }
 
@@ -719,7 +874,8 @@ impl Compiler<'_> {
         let x = self.take_operands(d, 1)[0];
         let local = self.result_local();
         let dst = slot(local.unwrap_or(d - 1));
-        self.guard_int(x);
+        let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.guard_int(x, not_ints);
         self.load_int(x);
         let kind = match op {
             Op::AddInt { .. } => {
@@ -736,20 +892,24 @@ impl Compiler<'_> {
             }
             // `% 0` (an error) and `% -n`: always the helper.
             _ => {
-                emit!(self ; jmp >not_ints);
+                emit!(self ; jmp =>not_ints);
                 helpers::IMM_MOD
             }
         };
         emit!(self
             ; mov QWORD [r_base + dst], TAG_INT as i32
             ; mov [r_base + dst + 8], rax
-            ; jmp >done
-            ; not_ints:
+            ; =>done
         );
-        self.materialize(x, d - 1);
-        self.call_checked(helpers::jit_int_immediate, d, kind, v as i64 as u64);
-        let consumed = self.finish_result(d - 1, local);
-        emit!(self ; done:);
+        let consumed = if local.is_some() { 2 } else { 1 };
+        self.fused_return_tail(d + 1);
+        self.cold(move |c| {
+            emit!(c ; =>not_ints);
+            c.materialize(x, d - 1);
+            c.call_checked(helpers::jit_int_immediate, d, kind, v as i64 as u64);
+            c.finish_result(d - 1, local);
+            emit!(c ; jmp =>done);
+        });
         consumed
     }
 
@@ -817,15 +977,23 @@ impl Compiler<'_> {
     /// The int path shared by comparisons: jumps to the next local label
     /// `not_ints` unless both operands are ints, else `cmp a, b`. Returns
     /// the operands, for the slow paths to write to their slots.
-    fn compare_ints(&mut self, d: u32) -> Vec<Operand> {
+    fn compare_ints(&mut self, d: u32, not_ints: DynamicLabel) -> Vec<Operand> {
         let ops = self.take_operands(d, 2);
         let (a, b) = (ops[0], ops[1]);
-        self.guard_int(a);
-        self.guard_int(b);
-        self.load_int(a);
-        match b {
-            Operand::Int(i) => emit!(self ; cmp rax, i),
-            Operand::Slot(s) => emit!(self ; cmp rax, [r_base + slot(s) + 8]),
+        self.guard_int(a, not_ints);
+        self.guard_int(b, not_ints);
+        match (a, b) {
+            (Operand::Slot(s), Operand::Int(i)) => {
+                emit!(self ; cmp QWORD [r_base + slot(s) + 8], i);
+            }
+            (_, Operand::Int(i)) => {
+                self.load_int(a);
+                emit!(self ; cmp rax, i);
+            }
+            (_, Operand::Slot(s)) => {
+                self.load_int(a);
+                emit!(self ; cmp rax, [r_base + slot(s) + 8]);
+            }
         }
         ops
     }
@@ -834,9 +1002,10 @@ impl Compiler<'_> {
     /// `setcc` on the int and float paths, else the helper. Conditions of
     /// `if` and `while` use the fused `JumpIfNot*` instructions instead.
     fn emit_compare(&mut self, op: Op, d: u32) {
-        let ops = self.compare_ints(d);
+        let not_ints = self.ops.new_dynamic_label();
+        let ops = self.compare_ints(d, not_ints);
         self.set_flag(op);
-        emit!(self ; jmp >store ; not_ints:);
+        emit!(self ; jmp >store ; =>not_ints);
         // The float path and the helper read the operands from their slots.
         self.materialize_operands(d, &ops);
         if self.float_ordering(op, d) {
@@ -861,17 +1030,21 @@ impl Compiler<'_> {
     /// `base[d-2]`, and we test it.
     fn compare_and_branch(&mut self, op: Op, d: u32, target: u32) {
         let t = self.labels[target as usize];
-        let ops = self.compare_ints(d);
+        let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let ops = self.compare_ints(d, not_ints);
         self.jump_unless(op, t);
-        emit!(self ; jmp >done ; not_ints:);
-        self.materialize_operands(d, &ops);
-        if self.float_ordering(op, d) {
-            self.jump_unless_float(op, t);
-            emit!(self ; jmp >done ; slow:);
-        }
-        self.call_checked(helpers::binary_helper(&op), d, 0, 0);
-        self.branch_if_falsy(d - 2, t);
-        emit!(self ; done:);
+        emit!(self ; =>done);
+        self.cold(move |c| {
+            emit!(c ; =>not_ints);
+            c.materialize_operands(d, &ops);
+            if c.float_ordering(op, d) {
+                c.jump_unless_float(op, t);
+                emit!(c ; jmp =>done ; slow:);
+            }
+            c.call_checked(helpers::binary_helper(&op), d, 0, 0);
+            c.branch_if_falsy(d - 2, t);
+            emit!(c ; jmp =>done);
+        });
     }
 
     /// For `< <= > >=`: checks that both operands are floats (else jumps
@@ -1038,91 +1211,154 @@ impl Compiler<'_> {
 
     // ---- calls -----------------------------------------------------------------
 
-    /// A call. The fast path, inline, is a compiled Toy function with the
-    /// right arity and room for its frame: push its frame record and call
-    /// its internal entry directly (`rsi` = callee slot, `rdx` = pc 0). Everything
-    /// else (builtins, interpreted callees, errors, a function that just
-    /// became hot) goes through `jit_call`, which pushes the record and
-    /// runs builtins and interpreted callees itself; for a compiled callee
-    /// it returns the machine code's address and we call that.
+    /// A call. Two inline fast paths push the callee's frame record and
+    /// `call` its internal entry with `rsi` = the callee slot (the new
+    /// base):
+    ///
+    /// * a **self-call** (the callee is the closure this frame runs, slot
+    ///   0): arity, frame size and code address are known at compile time,
+    ///   so it checks the limits and calls its own internal entry directly;
+    /// * any other **compiled Toy function** with the right arity: the
+    ///   same, with the code address, arity and frame size loaded from the
+    ///   callee's `FuncObj`.
+    ///
+    /// Everything else (builtins, interpreted callees, errors, a function
+    /// that just became hot) goes through `jit_call`, which pushes the
+    /// record and runs builtins and interpreted callees itself; for a
+    /// compiled callee it returns the machine code's address and we call
+    /// that.
     fn emit_call_op(&mut self, d: u32, argc: u32) {
-        let callee = slot(d - argc - 1);
-        let err = self.error_exit;
-        let return_pc = self.pc as i32 + 1;
+        let callee_index = d - argc - 1;
+        let callee = slot(callee_index);
         let flag = self.env.interrupt as i64;
+        let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         emit!(self
             // Calls poll the interrupt flag (Ctrl-C, --timeout) as the
             // interpreter does: a set flag takes the slow path, which raises.
             ; mov rax, QWORD flag
             ; cmp BYTE [rax], 0
-            ; jne >slow
+            ; jne =>slow
             ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
-            ; jne >slow
+            ; jne =>slow
             ; mov r10, [r_base + callee + 8]                      // closure
+        );
+        if argc == self.func.proto.arity {
+            let (own, other) = (self.internal_entry, self.ops.new_dynamic_label());
+            let end = slot(callee_index + self.func.proto.max_slots);
+            emit!(self
+                ; cmp r10, [r_base + 8]
+                ; jne =>other                                    // not a self-call
+                ; lea rcx, [r_base + end]
+            );
+            self.check_limits_and_push(callee_index, slow);
+            emit!(self
+                ; lea rsi, [r_base + callee]
+                ; call =>own
+                ; test eax, eax
+                ; jnz =>self.error_exit
+                ; =>done
+            );
+            self.cold(move |c| {
+                emit!(c ; =>other);
+                c.emit_compiled_call(d, argc, slow, done);
+            });
+        } else {
+            self.emit_compiled_call(d, argc, slow, done);
+            emit!(self ; =>done);
+        }
+    }
+
+    /// The call of any compiled function (the closure in `r10`), and the
+    /// `jit_call` slow path at `slow`; both continue at `done`.
+    fn emit_compiled_call(&mut self, d: u32, argc: u32, slow: DynamicLabel, done: DynamicLabel) {
+        let callee_index = d - argc - 1;
+        let callee = slot(callee_index);
+        let err = self.error_exit;
+        emit!(self
             ; mov r11, [r10 + CLOSURE_FUNC_OFFSET as i32]         // its FuncObj
             ; mov rax, [r11 + FUNC_JIT_ENTRY_OFFSET as i32]
             ; test rax, rax
-            ; jz >slow                                            // not compiled
+            ; jz =>slow                                           // not compiled
             ; cmp DWORD [r11 + FUNC_ARITY_OFFSET as i32], argc as i32
-            ; jne >slow                                           // arity error
-            ; cmp rsp, [r_aux + CTX_NATIVE_STACK_LIMIT as i32]
-            ; jb >slow                                            // stack overflow
-            ; lea rdx, [r_base + callee]                          // the new base
+            ; jne =>slow                                          // arity error
             ; mov ecx, DWORD [r11 + FUNC_MAX_SLOTS_OFFSET as i32]
             ; shl rcx, 4
-            ; add rcx, rdx
-            ; cmp rcx, [r_aux + CTX_VM_STACK_END as i32]
-            ; ja >slow                                            // stack overflow
-            ; mov rcx, [r_vm + VM_FRAMES_LEN as i32]
-            ; cmp rcx, MAX_FRAMES as i32
-            ; jae >slow                                           // stack overflow
-            // Push the record: r9 = &frames[len]. The caller's record
-            // (frames[len-1]) gets its return pc, for stack traces.
-            ; mov r8, [r_vm + VM_FRAMES_PTR as i32]
-            ; lea r9, [rcx + rcx * 2]
-            ; lea r9, [r8 + r9 * 8]
-            ; mov QWORD [r9 - FRAME_SIZE + FRAME_PC], return_pc
-            ; mov [r9 + FRAME_CLOSURE], r10
-            ; mov QWORD [r9 + FRAME_PC], 0
-            ; sub rdx, [r_aux + CTX_VM_STACK_START as i32]
-            ; shr rdx, 4                                          // base index
-            ; mov [r9 + FRAME_BASE], rdx
-            ; add rcx, 1
-            ; mov [r_vm + VM_FRAMES_LEN as i32], rcx
+            ; lea rcx, [r_base + rcx + callee]
+        );
+        self.check_limits_and_push(callee_index, slow);
+        emit!(self
             ; jmp >call
-            ; slow:
+            ; =>slow
         );
         self.call_helper(helpers::jit_call, d, argc as u64, 0);
         emit!(self
             ; cmp rax, 1
             ; je =>err
-            ; jb >done                  // done by the helper
+            ; jb =>done                 // done by the helper
+            ; add r_keep, 1             // the helper pushed the record
             ; call:
             ; add rax, INTERNAL_ENTRY as i32
             ; lea rsi, [r_base + callee]
-            ; xor edx, edx
             ; call rax
-            ; test rax, rax
+            ; test eax, eax
             ; jnz =>err
-            ; done:
+            ; jmp =>done
+        );
+    }
+    /// The inline call paths' checks and record push. On entry `r10` is the
+    /// callee's closure and `rcx` the end of its frame (callee slot +
+    /// `max_slots`).
+    ///
+    /// Checks: the native stack (`rsp` above the budget's limit), the VM
+    /// stack (the frame ends inside it) and the frame count (`r_keep` below
+    /// `MAX_FRAMES`); a failed check jumps to `slow`. Then the caller's
+    /// record (`frames[len-1]`) gets its return pc, for stack traces, and
+    /// `frames[len]` the closure and the base index (the caller's plus the
+    /// callee slot). Its pc is left alone: it is only read after being
+    /// written (by a call the callee makes, or by an error). `len` lives in
+    /// `r_keep` and grows by one.
+    fn check_limits_and_push(&mut self, callee_index: u32, slow: DynamicLabel) {
+        let return_pc = self.pc as i32 + 1;
+        emit!(self
+            ; cmp rsp, [r_aux + CTX_NATIVE_STACK_LIMIT as i32]
+            ; jb =>slow                                           // stack overflow
+            ; cmp rcx, [r_aux + CTX_VM_STACK_END as i32]
+            ; ja =>slow                                           // stack overflow
+            ; cmp r_keep, MAX_FRAMES as i32
+            ; jae =>slow                                          // stack overflow
+            ; mov r8, [r_vm + VM_FRAMES_PTR as i32]
+            ; lea r9, [r_keep + r_keep * 2]
+            ; lea r9, [r8 + r9 * 8]                               // &frames[len]
+            ; mov QWORD [r9 - FRAME_SIZE + FRAME_PC], return_pc
+            ; mov [r9 + FRAME_CLOSURE], r10
+            ; mov rdx, [r9 - FRAME_SIZE + FRAME_BASE]
+            ; add rdx, callee_index as i32
+            ; mov [r9 + FRAME_BASE], rdx
+            ; add r_keep, 1
         );
     }
 
     /// `Return`: the result goes to slot 0, where the caller expects it,
-    /// and the frame record is popped. A function that captures none of
-    /// its locals cannot have open upvalues into its frame, so it pops the
-    /// record inline; otherwise `jit_return` closes them first.
+    /// and the frame record is popped (`r_keep` drops by one). A function
+    /// that captures one of its locals may have open upvalues into its
+    /// frame: `jit_return` closes them first.
     fn emit_return(&mut self, d: u32) {
         let result = self.take_operands(d, 1)[0];
         self.materialize(result, 0);
+        self.emit_return_tail(d);
+    }
+
+    /// The end of `Return` once the result is in slot 0.
+    fn emit_return_tail(&mut self, d: u32) {
         let captures_locals =
             (self.func.proto.protos.iter()).any(|p| p.upvals.iter().any(|u| u.is_local));
         if captures_locals {
             self.call_helper(helpers::jit_return, d, 0, 0);
-        } else {
-            emit!(self ; sub QWORD [r_vm + VM_FRAMES_LEN as i32], 1);
         }
-        emit!(self ; xor eax, eax);
+        emit!(self
+            ; sub r_keep, 1
+            ; xor eax, eax
+        );
         self.emit_internal_return();
     }
 

@@ -358,8 +358,9 @@ pub unsafe extern "sysv64" fn jit_close_upvals(
 }
 
 /// `Return`'s bookkeeping, after compiled code stored the result in
-/// `base[0]`: closes the frame's upvalues and pops its frame record. Never
-/// allocates or raises.
+/// `base[0]`: closes the frame's upvalues. Compiled code pops the frame
+/// record itself (it keeps the frame count in a register). Never allocates
+/// or raises.
 pub unsafe extern "sysv64" fn jit_return(
     vm: *mut Vm,
     base: *mut Value,
@@ -372,7 +373,6 @@ pub unsafe extern "sysv64" fn jit_return(
     unsafe {
         let vm = &mut *vm;
         vm.close_upvals(base);
-        vm.frames.pop();
     }
     OK
 }

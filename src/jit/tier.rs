@@ -71,8 +71,6 @@ pub struct JitCtx {
     pub native_stack_limit: usize,
     /// One past the VM stack's last slot: a callee's frame must end below.
     pub vm_stack_end: *mut Value,
-    /// The VM stack's first slot (to turn a frame's address into its index).
-    pub vm_stack_start: *mut Value,
 }
 
 impl Default for JitCtx {
@@ -82,7 +80,6 @@ impl Default for JitCtx {
             globals: std::ptr::null_mut(),
             native_stack_limit: 0,
             vm_stack_end: std::ptr::null_mut(),
-            vm_stack_start: std::ptr::null_mut(),
         }
     }
 }
@@ -90,7 +87,6 @@ impl Default for JitCtx {
 /// Offsets in [`JitCtx`] for compiled code.
 pub const CTX_NATIVE_STACK_LIMIT: usize = std::mem::offset_of!(JitCtx, native_stack_limit);
 pub const CTX_VM_STACK_END: usize = std::mem::offset_of!(JitCtx, vm_stack_end);
-pub const CTX_VM_STACK_START: usize = std::mem::offset_of!(JitCtx, vm_stack_start);
 
 /// One compiled function, for `--jit-stats`.
 struct FnStats {
@@ -172,7 +168,11 @@ impl Jit {
         match installed {
             Ok(ptr) => {
                 let name = func.proto.display_name();
-                super::crash::register(ptr.addr(), out.code.len(), name, &out.offsets);
+                // Crash reports name the instruction of any offset, slow
+                // paths included.
+                let mut offsets = [out.offsets.as_slice(), &out.cold].concat();
+                offsets.sort_unstable();
+                super::crash::register(ptr.addr(), out.code.len(), name, &offsets);
                 self.compiled.push(FnStats {
                     name: func.proto.display_name().to_string(),
                     bytecode_len: func.proto.code.len(),
@@ -242,7 +242,6 @@ impl Vm {
         jit.ctx.globals = globals;
         jit.stack_limit = native_sp().saturating_sub(NATIVE_STACK_BUDGET);
         jit.ctx.native_stack_limit = jit.stack_limit;
-        jit.ctx.vm_stack_start = self.stack.as_ptr();
         // SAFETY: one past the end of the VM stack's allocation.
         jit.ctx.vm_stack_end = unsafe { self.stack.as_ptr().add(STACK_SLOTS) };
         // SAFETY: loaded functions live as long as the VM.

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::compiler::{Env, Output};
+use super::compiler::{Env, INTERNAL_ENTRY, Output};
 use super::perf_map::PerfMap;
 use super::{Jit, disasm, helpers};
 use crate::bytecode::{FunctionProto, GlobalNames};
@@ -61,8 +61,12 @@ struct Compiled {
     func: *const FuncObj,
     entry: *const u8,
     size: usize,
-    /// `(machine-code offset, bytecode pc)` from the compiler.
+    /// `(machine-code offset, bytecode pc)` from the compiler, for the
+    /// body and for the out-of-line code after it.
     offsets: Vec<(usize, usize)>,
+    cold: Vec<(usize, usize)>,
+    body_end: usize,
+    osr_entry: usize,
 }
 
 /// The tools' state inside [`Jit`].
@@ -119,6 +123,9 @@ impl Tools {
             entry,
             size: out.code.len(),
             offsets: out.offsets,
+            cold: out.cold,
+            body_end: out.body_end,
+            osr_entry: out.osr_entry,
         });
         if self.dump_asm {
             eprint!("{}", self.listing(self.compiled.len() - 1));
@@ -148,7 +155,13 @@ impl Tools {
             .map(|(a, n)| (a as u64, n))
             .collect();
         symbols.extend_from_slice(&self.extra_symbols);
-        listing(&func.proto, code, c.entry as u64, &c.offsets, &symbols)
+        let parts = Parts {
+            offsets: &c.offsets,
+            cold: &c.cold,
+            body_end: c.body_end,
+            osr_entry: c.osr_entry,
+        };
+        listing(&func.proto, code, c.entry as u64, &parts, &symbols)
     }
 
     /// Where `proto`'s listing is in `self.compiled`.
@@ -160,15 +173,28 @@ impl Tools {
     }
 }
 
+/// Where the parts of a compiled function start (from `compiler::Output`).
+pub struct Parts<'a> {
+    /// `(offset, pc)` of each instruction's inline code, in code order.
+    pub offsets: &'a [(usize, usize)],
+    /// `(offset, pc)` of each instruction's out-of-line code.
+    pub cold: &'a [(usize, usize)],
+    pub body_end: usize,
+    pub osr_entry: usize,
+}
+
 /// A machine-code listing: a header, the entry code, then each bytecode
-/// instruction (as `toyc disasm` prints it) followed by its machine code.
+/// instruction (as `toyc disasm` prints it) followed by its machine code,
+/// then the out-of-line code (slow paths), the error exit and the OSR
+/// entry.
 pub fn listing(
     proto: &FunctionProto,
     code: &[u8],
     address: u64,
-    offsets: &[(usize, usize)],
+    parts: &Parts,
     symbols: &[(u64, &str)],
 ) -> String {
+    let offsets = parts.offsets;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -178,10 +204,20 @@ pub fn listing(
         code.len()
     );
     let lines = crate::disasm::instruction_lines(proto);
-    let mut notes: Vec<(usize, String)> = vec![(
-        0,
-        "entry: prologue, then jump to the entry pc (0, or a loop header for OSR)".into(),
-    )];
+    let mut notes: Vec<(usize, String)> = vec![
+        (
+            0,
+            "external entry: prologue, then call the OSR entry".into(),
+        ),
+        (
+            INTERNAL_ENTRY,
+            "internal entry (calls from compiled code)".into(),
+        ),
+        (
+            parts.osr_entry,
+            "OSR entry: jump to the entry pc (0, or a loop header)".into(),
+        ),
+    ];
     let mut next = 0; // the next pc to annotate
     for &(offset, pc) in offsets {
         // Instructions without their own offset were fused into the one
@@ -197,10 +233,14 @@ pub fn listing(
     let mut fused = next;
     while fused < lines.len() {
         notes.push((
-            code.len(),
+            parts.body_end,
             format!("{}   (fused into the code above)", lines[fused]),
         ));
         fused += 1;
+    }
+    for &(offset, pc) in parts.cold {
+        let text = lines.get(pc).cloned().unwrap_or_default();
+        notes.push((offset, format!("{text}   (out of line)")));
     }
     let refs: Vec<(usize, &str)> = notes.iter().map(|(o, t)| (*o, t.as_str())).collect();
     out.push_str(&disasm::disassemble(code, 0, symbols, &refs));

@@ -9,12 +9,22 @@
 //!
 //! Keys are ints, strings (compared by content, using the string's cached
 //! hash) and bools. The caller checks the key type (see `ops::check_key`).
+//!
+//! # Layout for compiled code
+//!
+//! The JIT's field access reads a map's entries itself when the access
+//! site's hint (see [`Map::get_hinted`]) hits. `Map` is `#[repr(C)]` and
+//! starts with a copy of the entries' pointer and length (`view_ptr`,
+//! `view_len`), refreshed whenever `entries` grows or shrinks (a `Vec`'s
+//! own layout is not fixed); `Entry` is `#[repr(C)]` too. The offsets are
+//! the `MAP_*` and `ENTRY_*` constants.
 
 use std::cell::Cell;
 
 use super::heap::{str_bytes, str_obj};
 use super::value::{TAG_BOOL, TAG_INT, TAG_STRING, TAG_UNDEF, Value};
 
+#[repr(C)]
 #[derive(Clone, Copy)]
 struct Entry {
     hash: u64,
@@ -25,12 +35,36 @@ struct Entry {
 /// The empty marker in `index`; other slots hold an entry number + 1.
 const EMPTY: u32 = 0;
 
-#[derive(Default)]
+#[repr(C)]
 pub struct Map {
+    /// `entries.as_ptr()` and `entries.len()`, for compiled code (see the
+    /// module docs); [`Map::sync_view`] keeps them current.
+    view_ptr: *const Entry,
+    view_len: usize,
     entries: Vec<Entry>,
     index: Vec<u32>,
     live: usize,
 }
+
+impl Default for Map {
+    fn default() -> Map {
+        Map {
+            view_ptr: std::ptr::null(),
+            view_len: 0,
+            entries: Vec::new(),
+            index: Vec::new(),
+            live: 0,
+        }
+    }
+}
+
+/// Byte offsets compiled code uses: inside `Map`, the entries pointer and
+/// length; inside an entry, the key and the value; and an entry's size.
+pub const MAP_ENTRIES_PTR: usize = std::mem::offset_of!(Map, view_ptr);
+pub const MAP_ENTRIES_LEN: usize = std::mem::offset_of!(Map, view_len);
+pub const ENTRY_KEY: usize = std::mem::offset_of!(Entry, key);
+pub const ENTRY_VALUE: usize = std::mem::offset_of!(Entry, value);
+pub const ENTRY_SIZE: usize = std::mem::size_of::<Entry>();
 
 /// The hash of a valid key.
 pub fn key_hash(k: Value) -> u64 {
@@ -133,6 +167,7 @@ impl Map {
             self.rebuild(self.live + 1);
         }
         self.entries.push(Entry { hash, key, value });
+        self.sync_view();
         let n = self.entries.len() as u32;
         self.place(hash, n);
         self.live += 1;
@@ -155,6 +190,13 @@ impl Map {
     /// Approximate heap bytes owned (for the GC trigger).
     pub fn heap_bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<Entry>() + self.index.capacity() * 4
+    }
+
+    /// Refreshes the entries' pointer and length for compiled code, after
+    /// `entries` changed length (and so perhaps moved).
+    fn sync_view(&mut self) {
+        self.view_ptr = self.entries.as_ptr();
+        self.view_len = self.entries.len();
     }
 
     fn mask(&self) -> usize {
@@ -197,6 +239,7 @@ impl Map {
     /// Drops dead entries and rebuilds the index with room for `want` entries.
     fn rebuild(&mut self, want: usize) {
         self.entries.retain(|e| e.key.tag != TAG_UNDEF);
+        self.sync_view();
         let cap = (want.max(4) * 2).next_power_of_two();
         self.index.clear();
         self.index.resize(cap, EMPTY);
@@ -210,6 +253,26 @@ impl Map {
 mod tests {
     use super::*;
     use crate::runtime::heap::Heap;
+
+    /// Compiled code reads `view_ptr`/`view_len` instead of the `Vec`.
+    #[test]
+    fn the_view_follows_the_entries() {
+        let mut m = Map::new();
+        let check = |m: &Map| {
+            assert_eq!(m.view_ptr, m.entries.as_ptr());
+            assert_eq!(m.view_len, m.entries.len());
+        };
+        for i in 0..100 {
+            m.insert(Value::int(i), Value::int(i));
+            check(&m);
+        }
+        for i in 0..95 {
+            m.remove(Value::int(i));
+            check(&m);
+        }
+        m.insert(Value::int(7), Value::int(7));
+        check(&m);
+    }
 
     fn ints(m: &Map) -> Vec<i64> {
         m.keys().map(|k| k.as_int()).collect()
