@@ -355,6 +355,8 @@ impl Compiler<'_> {
                 let (name, hint) = self.field_operands(k);
                 self.call_checked(helpers::jit_set_field, d, name, hint)
             }
+            // `analysis::analyze` rejects these (interpreter-only code).
+            crate::bytecode::superinstruction!() => unreachable!("superinstruction {op:?}"),
         }
         1
     }

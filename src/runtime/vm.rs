@@ -84,6 +84,10 @@ pub struct Vm {
     /// function's address (held by closures and frames) never moves.
     #[allow(clippy::vec_box)]
     functions: Vec<Box<FuncObj>>,
+    /// The interpreter's copy of each function's code, with
+    /// superinstructions (see `crate::compiler::fuse`); each function's
+    /// `code` points into one of these.
+    fused_code: Vec<Box<[Op]>>,
     /// String constants by content: every function that names `"x"` gets
     /// the same string object, so field names compare by pointer (see
     /// `Map::get_hinted`). Each is some function's constant, and functions
@@ -146,6 +150,7 @@ impl Vm {
             globals: Vec::new(),
             global_names: Vec::new(),
             functions: Vec::new(),
+            fused_code: Vec::new(),
             constant_strings: HashMap::new(),
             byte_strings,
             temp_roots: Vec::new(),
@@ -338,6 +343,9 @@ impl Vm {
     pub(crate) fn load_function(&mut self, proto: &Rc<FunctionProto>) -> *const FuncObj {
         verify(proto, self.globals.len());
         let mut boxed = Box::new(FuncObj::new(proto, Vec::with_capacity(proto.consts.len())));
+        let fused: Box<[Op]> = crate::compiler::fuse(&proto.code).into();
+        boxed.code = fused.as_ptr();
+        self.fused_code.push(fused);
         let ptr: *mut FuncObj = &mut *boxed;
         // Registered first, so constants made below are roots at once.
         self.functions.push(boxed);
@@ -612,6 +620,119 @@ impl Vm {
                     if !holds {
                         ip = code!().add($target as usize);
                     }
+                }};
+            }
+
+            // ---- superinstructions (see `crate::compiler::fuse`) ----------
+            // `ip` points past the superinstruction, at the second
+            // instruction of its sequence. The fast path runs the whole
+            // sequence and skips the rest of it; the slow path does what
+            // the sequence's first instruction (a push) does and goes on
+            // with the second.
+
+            // `GetLocal2 a b; op`, then with `$dst` `SetLocal dst`.
+            macro_rules! locals_arith {
+                ($a:expr, $b:expr, $method:ident) => {{
+                    let (x, y) = (*base.add($a as usize), *base.add($b as usize));
+                    if x.tag == TAG_INT && y.tag == TAG_INT {
+                        push!(Value::int(x.as_int().$method(y.as_int())));
+                        ip = ip.add(1);
+                    } else {
+                        push!(x);
+                        push!(y);
+                    }
+                }};
+                ($a:expr, $b:expr, $method:ident, $dst:expr) => {{
+                    let (x, y) = (*base.add($a as usize), *base.add($b as usize));
+                    if x.tag == TAG_INT && y.tag == TAG_INT {
+                        *base.add($dst as usize) = Value::int(x.as_int().$method(y.as_int()));
+                        ip = ip.add(2);
+                    } else {
+                        push!(x);
+                        push!(y);
+                    }
+                }};
+            }
+            // `GetLocal slot; op`: `x -> x op local`.
+            macro_rules! local_arith {
+                ($slot:expr, $method:ident) => {{
+                    let (x, y) = (top!(), *base.add($slot as usize));
+                    if x.tag == TAG_INT && y.tag == TAG_INT {
+                        *sp.sub(1) = Value::int(x.as_int().$method(y.as_int()));
+                        ip = ip.add(1);
+                    } else {
+                        push!(y);
+                    }
+                }};
+            }
+            // `GetLocal slot; AddInt v` and the like, then with `$dst`
+            // `SetLocal dst`.
+            macro_rules! local_int {
+                ($slot:expr, $v:expr, $method:ident) => {{
+                    let x = *base.add($slot as usize);
+                    if x.tag == TAG_INT {
+                        push!(Value::int(x.as_int().$method($v as i64)));
+                        ip = ip.add(1);
+                    } else {
+                        push!(x);
+                    }
+                }};
+                ($slot:expr, $v:expr, $method:ident, $dst:expr) => {{
+                    let x = *base.add($slot as usize);
+                    if x.tag == TAG_INT {
+                        *base.add($dst as usize) = Value::int(x.as_int().$method($v as i64));
+                        ip = ip.add(2);
+                    } else {
+                        push!(x);
+                    }
+                }};
+            }
+            // `GetLocal2 a b; JumpIfNot<op> target`. For ints `==` is `==`
+            // on the payloads, like `equal!`.
+            macro_rules! compare_locals_jump {
+                ($a:expr, $b:expr, $target:expr, $op:tt) => {{
+                    let (x, y) = (*base.add($a as usize), *base.add($b as usize));
+                    if x.tag == TAG_INT && y.tag == TAG_INT {
+                        ip = if x.as_int() $op y.as_int() {
+                            ip.add(1)
+                        } else {
+                            code!().add($target as usize)
+                        };
+                    } else {
+                        push!(x);
+                        push!(y);
+                    }
+                }};
+            }
+            // `Int v; JumpIfNot<op> target`: `x -> `.
+            macro_rules! compare_int_jump {
+                ($v:expr, $target:expr, $op:tt) => {{
+                    let x = top!();
+                    if x.tag == TAG_INT {
+                        sp = sp.sub(1);
+                        ip = if x.as_int() $op $v as i64 {
+                            ip.add(1)
+                        } else {
+                            code!().add($target as usize)
+                        };
+                    } else {
+                        push!(Value::int($v as i64));
+                    }
+                }};
+            }
+            // Leaves the frame with `result` (`Return` after its pop).
+            macro_rules! return_value {
+                ($result:expr) => {{
+                    let result: Value = $result;
+                    self.close_upvals(base);
+                    self.frames.pop();
+                    sp = base;
+                    push!(result);
+                    if self.frames.len() == entry_depth {
+                        sync!();
+                        return Ok(result);
+                    }
+                    enter_top_frame!();
                 }};
             }
 
@@ -898,18 +1019,7 @@ impl Vm {
                             throw!(format!("cannot call {}", callee.type_name()));
                         }
                     }
-                    Op::Return => {
-                        let result = pop!();
-                        self.close_upvals(base);
-                        self.frames.pop();
-                        sp = base;
-                        push!(result);
-                        if self.frames.len() == entry_depth {
-                            sync!();
-                            return Ok(result);
-                        }
-                        enter_top_frame!();
-                    }
+                    Op::Return => return_value!(pop!()),
 
                     Op::NewArray { n } => {
                         sync!();
@@ -975,6 +1085,64 @@ impl Vm {
                         let obj = pop!();
                         tri!(ops::set_field(obj, name, v, hint));
                     }
+
+                    Op::AddLocals { a, b } => locals_arith!(a, b, wrapping_add),
+                    Op::SubLocals { a, b } => locals_arith!(a, b, wrapping_sub),
+                    Op::MulLocals { a, b } => locals_arith!(a, b, wrapping_mul),
+                    Op::AddLocal { slot } => local_arith!(slot, wrapping_add),
+                    Op::SubLocal { slot } => local_arith!(slot, wrapping_sub),
+                    Op::MulLocal { slot } => local_arith!(slot, wrapping_mul),
+                    Op::AddLocalsTo { a, b, dst } => locals_arith!(a, b, wrapping_add, dst),
+                    Op::SubLocalsTo { a, b, dst } => locals_arith!(a, b, wrapping_sub, dst),
+                    Op::MulLocalsTo { a, b, dst } => locals_arith!(a, b, wrapping_mul, dst),
+                    Op::AddLocalInt { slot, v } => local_int!(slot, v, wrapping_add),
+                    Op::SubLocalInt { slot, v } => local_int!(slot, v, wrapping_sub),
+                    Op::ModLocalInt { slot, v } => {
+                        let x = *base.add(slot as usize);
+                        // `% 0` is left to `ModInt` and its error.
+                        if x.tag == TAG_INT && v != 0 {
+                            push!(Value::int(x.as_int().wrapping_rem(v as i64)));
+                            ip = ip.add(1);
+                        } else {
+                            push!(x);
+                        }
+                    }
+                    Op::AddLocalIntTo { src, dst, v } => local_int!(src, v, wrapping_add, dst),
+                    Op::SubLocalIntTo { src, dst, v } => local_int!(src, v, wrapping_sub, dst),
+                    Op::JumpIfNotLtLocals { a, b, target } => compare_locals_jump!(a, b, target, <),
+                    Op::JumpIfNotLeLocals { a, b, target } => {
+                        compare_locals_jump!(a, b, target, <=)
+                    }
+                    Op::JumpIfNotGtLocals { a, b, target } => compare_locals_jump!(a, b, target, >),
+                    Op::JumpIfNotGeLocals { a, b, target } => {
+                        compare_locals_jump!(a, b, target, >=)
+                    }
+                    Op::JumpIfNotEqLocals { a, b, target } => {
+                        compare_locals_jump!(a, b, target, ==)
+                    }
+                    Op::JumpIfNotNeLocals { a, b, target } => {
+                        compare_locals_jump!(a, b, target, !=)
+                    }
+                    Op::JumpIfNotLtInt { v, target } => compare_int_jump!(v, target, <),
+                    Op::JumpIfNotLeInt { v, target } => compare_int_jump!(v, target, <=),
+                    Op::JumpIfNotGtInt { v, target } => compare_int_jump!(v, target, >),
+                    Op::JumpIfNotGeInt { v, target } => compare_int_jump!(v, target, >=),
+                    Op::JumpIfNotEqInt { v, target } => compare_int_jump!(v, target, ==),
+                    Op::JumpIfNotNeInt { v, target } => compare_int_jump!(v, target, !=),
+                    Op::GetIndexLocals { a, b } => {
+                        let (x, i) = (*base.add(a as usize), *base.add(b as usize));
+                        if x.tag == TAG_ARRAY && i.tag == TAG_INT {
+                            let items = array_obj(x).items.as_slice();
+                            if let Some(&v) = items.get(i.as_int() as u64 as usize) {
+                                push!(v);
+                                ip = ip.add(1);
+                                continue;
+                            }
+                        }
+                        push!(x);
+                        push!(i);
+                    }
+                    Op::ReturnLocal { slot } => return_value!(*base.add(slot as usize)),
                 }
             }
         }
@@ -1029,6 +1197,8 @@ fn verify(proto: &FunctionProto, n_globals: usize) {
         "{name}: code must end in a return or jump"
     );
     for op in &proto.code {
+        // The VM adds superinstructions itself, after this check.
+        assert!(op.expand().is_none(), "{name}: superinstruction {op:?}");
         // Range loops use two slots, `for in` two slots.
         let slot_span = match op {
             Op::ForRangePrep { .. } | Op::ForRangeNext { .. } | Op::ForInPrep { .. } => 2,
