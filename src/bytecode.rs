@@ -233,8 +233,9 @@ define_ops! {
     // of the sequence in place (see `crate::compiler::fuse`), so instruction
     // indices, lines and jump targets stay those of `code`. One runs its
     // whole sequence in one dispatch when its operands are ints; otherwise
-    // it does only what its first instruction does (a push) and the rest of
-    // the sequence runs unfused, with its own errors, lines and GC rooting.
+    // it does only what its first instruction does (a push, or for
+    // `AddReturn` the `Add`) and the rest of the sequence runs unfused, with
+    // its own errors, lines and GC rooting.
     // [`Op::expand`] gives each one's sequence.
     /// `GetLocal2 a b; Add`
     AddLocals { a: u32, b: u32 } = "ADD_LOCALS";
@@ -276,6 +277,18 @@ define_ops! {
     JumpIfNotEqLocals { a: u16, b: u16, target: u32 } = "JUMP_IF_NOT_EQ_LOCALS";
     /// `GetLocal2 a b; JumpIfNotNe target`
     JumpIfNotNeLocals { a: u16, b: u16, target: u32 } = "JUMP_IF_NOT_NE_LOCALS";
+    /// `GetLocal slot; Int v; JumpIfNotLt target`: `if n < 2`
+    JumpIfNotLtLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_LT_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotLe target`
+    JumpIfNotLeLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_LE_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotGt target`
+    JumpIfNotGtLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_GT_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotGe target`
+    JumpIfNotGeLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_GE_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotEq target`
+    JumpIfNotEqLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_EQ_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotNe target`
+    JumpIfNotNeLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_NE_LOCAL_INT";
     /// `Int v; JumpIfNotLt target`: `x -> `, jump unless `x < v`
     JumpIfNotLtInt { v: i32, target: u32 } = "JUMP_IF_NOT_LT_INT";
     /// `Int v; JumpIfNotLe target`
@@ -292,6 +305,9 @@ define_ops! {
     GetIndexLocals { a: u32, b: u32 } = "GET_INDEX_LOCALS";
     /// `GetLocal slot; Return`
     ReturnLocal { slot: u32 } = "RETURN_LOCAL";
+    /// `Add; Return`: `return f(n - 1) + f(n - 2)`. Its slow path is the
+    /// whole `Add`.
+    AddReturn = "ADD_RETURN";
 }
 
 impl Op {
@@ -306,6 +322,7 @@ impl Op {
             b: b.into(),
         };
         let get = |slot: u16| GetLocal { slot: slot.into() };
+        let get_int = |slot: u16, v: i16, jump: Op| vec![get(slot), Int { v: v.into() }, jump];
         let seq = match self {
             AddLocals { a, b } => vec![GetLocal2 { a, b }, Add],
             SubLocals { a, b } => vec![GetLocal2 { a, b }, Sub],
@@ -331,6 +348,12 @@ impl Op {
             JumpIfNotGeLocals { a, b, target } => vec![get2(a, b), JumpIfNotGe { target }],
             JumpIfNotEqLocals { a, b, target } => vec![get2(a, b), JumpIfNotEq { target }],
             JumpIfNotNeLocals { a, b, target } => vec![get2(a, b), JumpIfNotNe { target }],
+            JumpIfNotLtLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotLt { target }),
+            JumpIfNotLeLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotLe { target }),
+            JumpIfNotGtLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotGt { target }),
+            JumpIfNotGeLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotGe { target }),
+            JumpIfNotEqLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotEq { target }),
+            JumpIfNotNeLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotNe { target }),
             JumpIfNotLtInt { v, target } => vec![Int { v }, JumpIfNotLt { target }],
             JumpIfNotLeInt { v, target } => vec![Int { v }, JumpIfNotLe { target }],
             JumpIfNotGtInt { v, target } => vec![Int { v }, JumpIfNotGt { target }],
@@ -339,6 +362,7 @@ impl Op {
             JumpIfNotNeInt { v, target } => vec![Int { v }, JumpIfNotNe { target }],
             GetIndexLocals { a, b } => vec![GetLocal2 { a, b }, GetIndex],
             ReturnLocal { slot } => vec![GetLocal { slot }, Return],
+            AddReturn => vec![Add, Return],
             _ => return None,
         };
         Some(seq)
@@ -378,6 +402,13 @@ macro_rules! superinstruction {
             | $crate::bytecode::Op::JumpIfNotNeInt { .. }
             | $crate::bytecode::Op::GetIndexLocals { .. }
             | $crate::bytecode::Op::ReturnLocal { .. }
+            | $crate::bytecode::Op::AddReturn
+            | $crate::bytecode::Op::JumpIfNotLtLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotLeLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotGtLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotGeLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotEqLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotNeLocalInt { .. }
     };
 }
 pub(crate) use superinstruction;

@@ -36,9 +36,13 @@ fn fuse_at(code: &[Op]) -> Option<Op> {
     fuse3(code).or_else(|| fuse2(code))
 }
 
-/// Three-instruction sequences: an operator whose result goes to a local.
+/// Three-instruction sequences: an operator whose result goes to a local,
+/// a comparison of a local with an int.
 fn fuse3(code: &[Op]) -> Option<Op> {
     use Op::*;
+    if let [GetLocal { slot }, Int { v }, jump, ..] = *code {
+        return compare_local_int(jump, narrow(slot)?, i16::try_from(v).ok()?);
+    }
     let [first, op, SetLocal { slot: dst }, ..] = *code else {
         return None;
     };
@@ -81,6 +85,7 @@ fn fuse2(code: &[Op]) -> Option<Op> {
         (GetLocal { slot }, SubInt { v }) => Some(SubLocalInt { slot, v }),
         (GetLocal { slot }, ModInt { v }) => Some(ModLocalInt { slot, v }),
         (GetLocal { slot }, Return) => Some(ReturnLocal { slot }),
+        (Add, Return) => Some(AddReturn),
         (Int { v }, jump) => compare_int(jump, v),
         _ => None,
     }
@@ -96,6 +101,20 @@ fn compare_locals(jump: Op, a: u16, b: u16) -> Option<Op> {
         JumpIfNotGe { target } => JumpIfNotGeLocals { a, b, target },
         JumpIfNotEq { target } => JumpIfNotEqLocals { a, b, target },
         JumpIfNotNe { target } => JumpIfNotNeLocals { a, b, target },
+        _ => return None,
+    })
+}
+
+/// `GetLocal slot; Int v; JumpIfNot<cmp>` as one instruction.
+fn compare_local_int(jump: Op, slot: u16, v: i16) -> Option<Op> {
+    use Op::*;
+    Some(match jump {
+        JumpIfNotLt { target } => JumpIfNotLtLocalInt { slot, v, target },
+        JumpIfNotLe { target } => JumpIfNotLeLocalInt { slot, v, target },
+        JumpIfNotGt { target } => JumpIfNotGtLocalInt { slot, v, target },
+        JumpIfNotGe { target } => JumpIfNotGeLocalInt { slot, v, target },
+        JumpIfNotEq { target } => JumpIfNotEqLocalInt { slot, v, target },
+        JumpIfNotNe { target } => JumpIfNotNeLocalInt { slot, v, target },
         _ => return None,
     })
 }
@@ -153,8 +172,13 @@ mod tests {
         let fused = check_expansions(&code);
         assert_eq!(fused[0], AddLocalsTo { a: 2, b: 9, dst: 2 });
         assert_eq!(fused[1..3], code[1..3]);
-        // `GetLocal; Int` has no superinstruction, `Int; JumpIfNotLt` has.
-        assert_eq!(fused[3], GetLocal { slot: 1 });
+        let lt = JumpIfNotLtLocalInt {
+            slot: 1,
+            v: 2,
+            target: 0,
+        };
+        assert_eq!(fused[3], lt);
+        // A jump may land on the `Int`.
         assert_eq!(fused[4], JumpIfNotLtInt { v: 2, target: 0 });
         assert_eq!(fused[6], ReturnLocal { slot: 1 });
     }
@@ -167,6 +191,20 @@ mod tests {
         assert_eq!(fused[0], AddLocals { a: wide, b: 1 });
         let code = [GetLocal2 { a: wide, b: 1 }, JumpIfNotEq { target: 0 }];
         assert_eq!(check_expansions(&code), code);
+        let code = [
+            GetLocal { slot: 1 },
+            Int { v: 40_000 },
+            JumpIfNotEq { target: 0 },
+        ];
+        let fused = check_expansions(&code);
+        assert_eq!(fused[0], code[0]);
+        assert_eq!(
+            fused[1],
+            JumpIfNotEqInt {
+                v: 40_000,
+                target: 0
+            }
+        );
     }
 
     #[test]
@@ -204,6 +242,6 @@ mod tests {
             }
         }
         // Every superinstruction is produced by some pattern.
-        assert_eq!(fused_kinds.len(), 28, "{fused_kinds:?}");
+        assert_eq!(fused_kinds.len(), 35, "{fused_kinds:?}");
     }
 }

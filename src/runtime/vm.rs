@@ -441,7 +441,6 @@ impl Vm {
     #[allow(clippy::too_many_lines)]
     pub(crate) fn execute(&mut self) -> Result<Value, RuntimeError> {
         let entry_depth = self.frames.len() - 1;
-        let interrupt = self.opts.interrupt.clone();
 
         // SAFETY: the whole loop relies on these invariants:
         // - `verify` checked at load time that every slot, constant, global,
@@ -457,11 +456,19 @@ impl Vm {
         //   (roots), and `sync!` runs before anything that can collect.
         unsafe {
             let mut frame = *self.frames.last().unwrap_unchecked();
-            let mut closure = frame.closure;
-            // The running function, derived from `closure` when needed.
+            // The running function (its code, constants, hotness). Its
+            // closure, needed only for upvalues, is re-read from the frame
+            // record: every value live across the loop's calls costs a
+            // register the hot state (ip, sp, base) would otherwise lose.
+            let mut func: *const FuncObj = (*frame.closure).func;
             macro_rules! func {
                 () => {
-                    (&*(*closure).func)
+                    (&*func)
+                };
+            }
+            macro_rules! closure {
+                () => {
+                    (&*self.frames.last().unwrap_unchecked().closure)
                 };
             }
             let mut base: *mut Value = self.stack.as_ptr().add(frame.base);
@@ -528,7 +535,7 @@ impl Vm {
             macro_rules! enter_top_frame {
                 () => {{
                     frame = *self.frames.last().unwrap_unchecked();
-                    closure = frame.closure;
+                    func = (*frame.closure).func;
                     base = stack!().add(frame.base);
                     ip = code!().add(frame.pc);
                 }};
@@ -538,9 +545,8 @@ impl Vm {
                 ($target:expr) => {{
                     let f = func!();
                     f.hotness.set(f.hotness.get().saturating_add(1));
-                    if interrupt.load(Ordering::Relaxed) {
-                        interrupt.store(false, Ordering::Relaxed);
-                        throw!(self.interrupt_message());
+                    if let Some(m) = self.take_interrupt() {
+                        throw!(m);
                     }
                     ip = code!().add($target as usize);
                     // JIT hook: on-stack replacement at a hot loop header.
@@ -720,6 +726,39 @@ impl Vm {
                     }
                 }};
             }
+            // `Add`, with string concatenation inline.
+            macro_rules! add {
+                () => {{
+                    let b = pop!();
+                    let a = top!();
+                    let r = if a.tag == TAG_INT && b.tag == TAG_INT {
+                        Value::int(a.as_int().wrapping_add(b.as_int()))
+                    } else if a.tag == TAG_STRING && b.tag == TAG_STRING {
+                        tri!(self.heap.check_size(str_len(a) + str_len(b)));
+                        let bytes = ops::concat_bytes(a, b);
+                        sync!();
+                        self.alloc_string(bytes)
+                    } else {
+                        tri!(ops::add(a, b))
+                    };
+                    *sp.sub(1) = r;
+                }};
+            }
+            // `GetLocal slot; Int v; JumpIfNot<op> target`.
+            macro_rules! compare_local_int_jump {
+                ($slot:expr, $v:expr, $target:expr, $op:tt) => {{
+                    let x = *base.add($slot as usize);
+                    if x.tag == TAG_INT {
+                        ip = if x.as_int() $op $v as i64 {
+                            ip.add(2)
+                        } else {
+                            code!().add($target as usize)
+                        };
+                    } else {
+                        push!(x);
+                    }
+                }};
+            }
             // Leaves the frame with `result` (`Return` after its pop).
             macro_rules! return_value {
                 ($result:expr) => {{
@@ -760,11 +799,11 @@ impl Vm {
                         push!(*base.add(b as usize));
                     }
                     Op::GetUpval { idx } => {
-                        let u = *(&*closure).upvals.get_unchecked(idx as usize);
+                        let u = *closure!().upvals.get_unchecked(idx as usize);
                         push!(*(*u).location);
                     }
                     Op::SetUpval { idx } => {
-                        let u = *(&*closure).upvals.get_unchecked(idx as usize);
+                        let u = *closure!().upvals.get_unchecked(idx as usize);
                         *(*u).location = pop!();
                     }
                     Op::GetGlobal { g } => {
@@ -785,21 +824,7 @@ impl Vm {
                     Op::GetBuiltin { b } => push!(Value::builtin(b)),
                     Op::CloseUpvals { slot } => self.close_upvals(base.add(slot as usize)),
 
-                    Op::Add => {
-                        let b = pop!();
-                        let a = top!();
-                        let r = if a.tag == TAG_INT && b.tag == TAG_INT {
-                            Value::int(a.as_int().wrapping_add(b.as_int()))
-                        } else if a.tag == TAG_STRING && b.tag == TAG_STRING {
-                            tri!(self.heap.check_size(str_len(a) + str_len(b)));
-                            let bytes = ops::concat_bytes(a, b);
-                            sync!();
-                            self.alloc_string(bytes)
-                        } else {
-                            tri!(ops::add(a, b))
-                        };
-                        *sp.sub(1) = r;
-                    }
+                    Op::Add => add!(),
                     Op::Sub => int_binary!(wrapping_sub, ops::sub),
                     Op::Mul => int_binary!(wrapping_mul, ops::mul),
                     Op::Div => binary!(
@@ -958,7 +983,7 @@ impl Vm {
                                 if d.is_local {
                                     self.capture_upval(base.add(d.index as usize))
                                 } else {
-                                    *(&*closure).upvals.get_unchecked(d.index as usize)
+                                    *closure!().upvals.get_unchecked(d.index as usize)
                                 }
                             })
                             .collect();
@@ -1004,7 +1029,7 @@ impl Vm {
                                 sp = callee_slot.add(1);
                                 continue;
                             }
-                            closure = c;
+                            func = (*c).func;
                             base = callee_slot;
                             ip = code!();
                         } else if callee.tag == TAG_BUILTIN {
@@ -1143,6 +1168,32 @@ impl Vm {
                         push!(i);
                     }
                     Op::ReturnLocal { slot } => return_value!(*base.add(slot as usize)),
+                    Op::AddReturn => {
+                        let (a, b) = (*sp.sub(2), *sp.sub(1));
+                        if a.tag == TAG_INT && b.tag == TAG_INT {
+                            return_value!(Value::int(a.as_int().wrapping_add(b.as_int())));
+                        } else {
+                            add!();
+                        }
+                    }
+                    Op::JumpIfNotLtLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, <)
+                    }
+                    Op::JumpIfNotLeLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, <=)
+                    }
+                    Op::JumpIfNotGtLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, >)
+                    }
+                    Op::JumpIfNotGeLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, >=)
+                    }
+                    Op::JumpIfNotEqLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, ==)
+                    }
+                    Op::JumpIfNotNeLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, !=)
+                    }
                 }
             }
         }
