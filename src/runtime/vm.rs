@@ -18,6 +18,11 @@
 //! the stack top back (`sync!`), so the GC sees exactly the live slots and
 //! errors see the right line. Operators take an int fast path inline and
 //! otherwise call the shared semantics in [`super::ops`].
+//!
+//! The loop runs the VM's own copy of each function's code, in which common
+//! instruction sequences start with a superinstruction that runs the whole
+//! sequence in one dispatch when its operands are ints (see
+//! `crate::compiler::fuse`).
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
@@ -795,8 +800,9 @@ impl Vm {
                     Op::GetLocal { slot } => push!(*base.add(slot as usize)),
                     Op::SetLocal { slot } => *base.add(slot as usize) = pop!(),
                     Op::GetLocal2 { a, b } => {
-                        push!(*base.add(a as usize));
-                        push!(*base.add(b as usize));
+                        copy_value(sp, base.add(a as usize));
+                        copy_value(sp.add(1), base.add(b as usize));
+                        sp = sp.add(2);
                     }
                     Op::GetUpval { idx } => {
                         let u = *closure!().upvals.get_unchecked(idx as usize);
@@ -1200,13 +1206,28 @@ impl Vm {
     }
 }
 
-/// The stack index of a frame base pointer.
-#[inline]
+/// Copies a value as two 8-byte moves. A local is often read right after
+/// a fused instruction wrote it as two 8-byte stores (tag, payload), and
+/// the CPU cannot forward those to the one 16-byte load a plain copy
+/// compiles to: the load would stall until both stores retire.
+#[inline(always)]
+unsafe fn copy_value(dst: *mut Value, src: *const Value) {
+    // SAFETY: the caller passes valid slots. Volatile keeps the two loads
+    // from being merged into one.
+    unsafe {
+        let tag = std::ptr::read_volatile(&raw const (*src).tag);
+        let payload = std::ptr::read_volatile(&raw const (*src).payload);
+        dst.write(Value { tag, payload });
+    }
+}
+
 /// The length of a string value.
 fn str_len(v: Value) -> usize {
     super::heap::str_bytes(v).len()
 }
 
+/// The stack index of a frame base pointer.
+#[inline]
 fn frame_base_index(vm: &Vm, base: *mut Value) -> usize {
     // SAFETY: `base` points into the VM stack.
     unsafe { base.offset_from(vm.stack.as_ptr()) as usize }
