@@ -233,8 +233,8 @@ define_ops! {
     // of the sequence in place (see `crate::compiler::fuse`), so instruction
     // indices, lines and jump targets stay those of `code`. One runs its
     // whole sequence in one dispatch when its operands are ints; otherwise
-    // it does only what its first instruction does (a push, or for
-    // `AddReturn` the `Add`) and the rest of the sequence runs unfused, with
+    // it does only what its first instruction does (a push; for
+    // `AddReturn` the `Add`; for the `Loop..` ones the `Loop`) and the rest of the sequence runs unfused, with
     // its own errors, lines and GC rooting.
     // [`Op::expand`] gives each one's sequence.
     /// `GetLocal2 a b; Add`
@@ -308,6 +308,32 @@ define_ops! {
     /// `Add; Return`: `return f(n - 1) + f(n - 2)`. Its slow path is the
     /// whole `Add`.
     AddReturn = "ADD_RETURN";
+    /// `GetLocal2 a b; True; SetIndex`: `a[b] = true`
+    SetIndexLocalsTrue { a: u32, b: u32 } = "SET_INDEX_LOCALS_TRUE";
+    /// `GetLocal2 a b; False; SetIndex`
+    SetIndexLocalsFalse { a: u32, b: u32 } = "SET_INDEX_LOCALS_FALSE";
+    /// `GetLocal2 a b; Nil; SetIndex`
+    SetIndexLocalsNil { a: u32, b: u32 } = "SET_INDEX_LOCALS_NIL";
+    /// `GetLocal2 a b; Int v; SetIndex`
+    SetIndexLocalsInt { a: u16, b: u16, v: i32 } = "SET_INDEX_LOCALS_INT";
+    /// `GetLocal2 a b; GetLocal src; SetIndex`: `a[b] = src`
+    SetIndexLocalsLocal { a: u16, b: u16, src: u32 } = "SET_INDEX_LOCALS_LOCAL";
+    // The loop back-edge and the loop's condition in one dispatch: `Loop
+    // target` where the interpreter's code at `target` is the fused
+    // compare named (so its sequence is just the `Loop`). The slow path is
+    // the whole `Loop`.
+    /// `Loop target` onto `JumpIfNotLtLocals`: `while i < n`
+    LoopLtLocals { target: u32 } = "LOOP_LT_LOCALS";
+    /// `Loop target` onto `JumpIfNotLeLocals`
+    LoopLeLocals { target: u32 } = "LOOP_LE_LOCALS";
+    /// `Loop target` onto `JumpIfNotGtLocals`
+    LoopGtLocals { target: u32 } = "LOOP_GT_LOCALS";
+    /// `Loop target` onto `JumpIfNotGeLocals`
+    LoopGeLocals { target: u32 } = "LOOP_GE_LOCALS";
+    /// `Loop target` onto `JumpIfNotEqLocals`
+    LoopEqLocals { target: u32 } = "LOOP_EQ_LOCALS";
+    /// `Loop target` onto `JumpIfNotNeLocals`
+    LoopNeLocals { target: u32 } = "LOOP_NE_LOCALS";
 }
 
 impl Op {
@@ -363,6 +389,19 @@ impl Op {
             GetIndexLocals { a, b } => vec![GetLocal2 { a, b }, GetIndex],
             ReturnLocal { slot } => vec![GetLocal { slot }, Return],
             AddReturn => vec![Add, Return],
+            SetIndexLocalsTrue { a, b } => vec![GetLocal2 { a, b }, True, SetIndex],
+            SetIndexLocalsFalse { a, b } => vec![GetLocal2 { a, b }, False, SetIndex],
+            SetIndexLocalsNil { a, b } => vec![GetLocal2 { a, b }, Nil, SetIndex],
+            SetIndexLocalsInt { a, b, v } => vec![get2(a, b), Int { v }, SetIndex],
+            SetIndexLocalsLocal { a, b, src } => {
+                vec![get2(a, b), GetLocal { slot: src }, SetIndex]
+            }
+            LoopLtLocals { target }
+            | LoopLeLocals { target }
+            | LoopGtLocals { target }
+            | LoopGeLocals { target }
+            | LoopEqLocals { target }
+            | LoopNeLocals { target } => vec![Loop { target }],
             _ => return None,
         };
         Some(seq)
@@ -409,6 +448,17 @@ macro_rules! superinstruction {
             | $crate::bytecode::Op::JumpIfNotGeLocalInt { .. }
             | $crate::bytecode::Op::JumpIfNotEqLocalInt { .. }
             | $crate::bytecode::Op::JumpIfNotNeLocalInt { .. }
+            | $crate::bytecode::Op::SetIndexLocalsTrue { .. }
+            | $crate::bytecode::Op::SetIndexLocalsFalse { .. }
+            | $crate::bytecode::Op::SetIndexLocalsNil { .. }
+            | $crate::bytecode::Op::SetIndexLocalsInt { .. }
+            | $crate::bytecode::Op::SetIndexLocalsLocal { .. }
+            | $crate::bytecode::Op::LoopLtLocals { .. }
+            | $crate::bytecode::Op::LoopLeLocals { .. }
+            | $crate::bytecode::Op::LoopGtLocals { .. }
+            | $crate::bytecode::Op::LoopGeLocals { .. }
+            | $crate::bytecode::Op::LoopEqLocals { .. }
+            | $crate::bytecode::Op::LoopNeLocals { .. }
     };
 }
 pub(crate) use superinstruction;

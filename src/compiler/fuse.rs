@@ -27,7 +27,12 @@ use crate::bytecode::Op;
 /// the first instruction of each sequence they stand for.
 pub fn fuse(code: &[Op]) -> Vec<Op> {
     (0..code.len())
-        .map(|i| fuse_at(&code[i..]).unwrap_or(code[i]))
+        .map(|i| match code[i] {
+            Op::Loop { target } => fuse_loop(code, target),
+            _ => fuse_at(&code[i..]),
+        })
+        .zip(code)
+        .map(|(fused, &op)| fused.unwrap_or(op))
         .collect()
 }
 
@@ -36,10 +41,29 @@ fn fuse_at(code: &[Op]) -> Option<Op> {
     fuse3(code).or_else(|| fuse2(code))
 }
 
+/// `Loop target` when the interpreter's code at `target` will be a fused
+/// compare of two locals (a `while` loop's condition): the back-edge that
+/// also runs the condition.
+fn fuse_loop(code: &[Op], target: u32) -> Option<Op> {
+    use Op::*;
+    Some(match fuse_at(code.get(target as usize..)?)? {
+        JumpIfNotLtLocals { .. } => LoopLtLocals { target },
+        JumpIfNotLeLocals { .. } => LoopLeLocals { target },
+        JumpIfNotGtLocals { .. } => LoopGtLocals { target },
+        JumpIfNotGeLocals { .. } => LoopGeLocals { target },
+        JumpIfNotEqLocals { .. } => LoopEqLocals { target },
+        JumpIfNotNeLocals { .. } => LoopNeLocals { target },
+        _ => return None,
+    })
+}
+
 /// Three-instruction sequences: an operator whose result goes to a local,
-/// a comparison of a local with an int.
+/// a comparison of a local with an int, a store into an array.
 fn fuse3(code: &[Op]) -> Option<Op> {
     use Op::*;
+    if let [GetLocal2 { a, b }, value, SetIndex, ..] = *code {
+        return set_index_locals(a, b, value);
+    }
     if let [GetLocal { slot }, Int { v }, jump, ..] = *code {
         return compare_local_int(jump, narrow(slot)?, i16::try_from(v).ok()?);
     }
@@ -89,6 +113,28 @@ fn fuse2(code: &[Op]) -> Option<Op> {
         (Int { v }, jump) => compare_int(jump, v),
         _ => None,
     }
+}
+
+/// `GetLocal2 a b; <push value>; SetIndex` as one instruction, for the
+/// values that are constants or locals.
+fn set_index_locals(a: u32, b: u32, value: Op) -> Option<Op> {
+    use Op::*;
+    Some(match value {
+        True => SetIndexLocalsTrue { a, b },
+        False => SetIndexLocalsFalse { a, b },
+        Nil => SetIndexLocalsNil { a, b },
+        Int { v } => SetIndexLocalsInt {
+            a: narrow(a)?,
+            b: narrow(b)?,
+            v,
+        },
+        GetLocal { slot } => SetIndexLocalsLocal {
+            a: narrow(a)?,
+            b: narrow(b)?,
+            src: slot,
+        },
+        _ => return None,
+    })
 }
 
 /// `GetLocal2 a b; JumpIfNot<cmp>` as one instruction.
@@ -220,6 +266,10 @@ mod tests {
             SubInt { v: 2 },
             ModInt { v: 3 },
             GetIndex,
+            SetIndex,
+            True,
+            False,
+            Nil,
             Return,
             SetLocal { slot: 6 },
             JumpIfNotLt { target: 1 },
@@ -242,6 +292,64 @@ mod tests {
             }
         }
         // Every superinstruction is produced by some pattern.
-        assert_eq!(fused_kinds.len(), 35, "{fused_kinds:?}");
+        assert_eq!(fused_kinds.len(), 40, "{fused_kinds:?}");
+    }
+
+    #[test]
+    fn array_stores_keep_the_value_and_store_in_place() {
+        let values = [True, False, Nil, Int { v: -3 }, GetLocal { slot: 4 }];
+        for value in values {
+            let code = [
+                GetLocal2 { a: 1, b: 2 },
+                value,
+                SetIndex,
+                Jump { target: 1 },
+            ];
+            let fused = check_expansions(&code);
+            assert!(fused[0].expand().is_some(), "{value:?}");
+            // A jump may land on the value or the `SetIndex`.
+            assert_eq!(fused[1..], code[1..]);
+        }
+        let code = [GetLocal2 { a: 1, b: 2 }, Const { k: 0 }, SetIndex];
+        assert_eq!(check_expansions(&code), code);
+        let wide = [GetLocal2 { a: 70_000, b: 2 }, Int { v: 1 }, SetIndex];
+        assert_eq!(check_expansions(&wide), wide);
+    }
+
+    #[test]
+    fn loops_fuse_onto_a_fused_condition() {
+        let cmps = [
+            JumpIfNotLt { target: 4 },
+            JumpIfNotLe { target: 4 },
+            JumpIfNotGt { target: 4 },
+            JumpIfNotGe { target: 4 },
+            JumpIfNotEq { target: 4 },
+            JumpIfNotNe { target: 4 },
+        ];
+        let mut kinds = std::collections::BTreeSet::new();
+        for cmp in cmps {
+            let code = [GetLocal2 { a: 1, b: 2 }, cmp, Pop, Loop { target: 0 }, Nil];
+            let fused = check_expansions(&code);
+            assert!(fused[3].expand().is_some(), "{cmp:?}");
+            kinds.insert(fused[3].name());
+        }
+        assert_eq!(kinds.len(), 6);
+        // A condition the fusing pass leaves alone, a loop onto itself and
+        // a target past the end stay plain `Loop`s.
+        let code = [
+            GetLocal { slot: 1 },
+            JumpIfFalse { target: 3 },
+            Loop { target: 0 },
+            Nil,
+        ];
+        assert_eq!(check_expansions(&code), code);
+        assert_eq!(
+            check_expansions(&[Loop { target: 0 }]),
+            [Loop { target: 0 }]
+        );
+        assert_eq!(
+            check_expansions(&[Loop { target: 9 }]),
+            [Loop { target: 9 }]
+        );
     }
 }

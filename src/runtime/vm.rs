@@ -436,6 +436,32 @@ impl Vm {
         RuntimeError { message, trace }
     }
 
+    /// The rare part of a loop back-edge to `target`, out of line so the
+    /// dispatch loop keeps its registers: raises a pending interrupt (`pc`
+    /// is the back-edge's), and offers OSR into compiled code at `target`
+    /// for the frame at `base`. `Ok(true)`: go on interpreting at `target`;
+    /// `Ok(false)`: compiled code ran the frame to its `Return`.
+    #[cold]
+    #[inline(never)]
+    fn back_edge_slow(
+        &mut self,
+        f: &FuncObj,
+        target: usize,
+        base: *mut Value,
+        pc: usize,
+    ) -> Result<bool, RuntimeError> {
+        if let Some(m) = self.take_interrupt() {
+            return Err(self.error(m, pc));
+        }
+        // JIT hook: on-stack replacement at a hot loop header.
+        let entry = self.jit_entry_for_loop(f, target);
+        if entry.is_null() {
+            return Ok(true);
+        }
+        self.enter_compiled(entry, frame_base_index(self, base), target)?;
+        Ok(false)
+    }
+
     pub(crate) fn undefined_global(&self, g: u32) -> String {
         format!("undefined variable '{}'", self.global_names[g as usize])
     }
@@ -545,21 +571,25 @@ impl Vm {
                     ip = code!().add(frame.pc);
                 }};
             }
-            // A loop back-edge: count hotness, poll the interrupt flag.
+            // A loop back-edge: count hotness, poll the interrupt flag,
+            // offer OSR (the last two out of line, see `back_edge_slow`).
+            // `true` if the loop goes on here at `target`, `false` if OSR
+            // ran the frame to its end in compiled code.
             macro_rules! back_edge {
                 ($target:expr) => {{
                     let f = func!();
                     f.hotness.set(f.hotness.get().saturating_add(1));
-                    if let Some(m) = self.take_interrupt() {
-                        throw!(m);
-                    }
-                    ip = code!().add($target as usize);
-                    // JIT hook: on-stack replacement at a hot loop header.
-                    let entry = self.jit_entry_for_loop(f, $target as usize);
-                    if !entry.is_null() {
+                    let target = $target as usize;
+                    let stay = if self.jit.is_none() && !self.opts.interrupt.load(Ordering::Relaxed)
+                    {
+                        true
+                    } else {
                         sync!();
-                        let at = frame_base_index(self, base);
-                        self.enter_compiled(entry, at, $target as usize)?;
+                        self.back_edge_slow(f, target, base, pc!())?
+                    };
+                    if stay {
+                        ip = code!().add(target);
+                    } else {
                         // The compiled code ran the frame to its `Return`.
                         let result = *base;
                         sp = base.add(1);
@@ -569,6 +599,7 @@ impl Vm {
                         }
                         enter_top_frame!();
                     }
+                    stay
                 }};
             }
             // Binary operator with an inline int/int fast path.
@@ -764,6 +795,43 @@ impl Vm {
                     }
                 }};
             }
+            // `GetLocal2 a b; <push value>; SetIndex`, `value` read only
+            // on the fast path (an array and an int index in bounds).
+            macro_rules! set_index_locals {
+                ($a:expr, $b:expr, $value:expr) => {{
+                    let (x, i) = (*base.add($a as usize), *base.add($b as usize));
+                    if x.tag == TAG_ARRAY && i.tag == TAG_INT {
+                        let items = array_obj(x).items.as_mut_slice();
+                        if let Some(slot) = items.get_mut(i.as_int() as u64 as usize) {
+                            *slot = $value;
+                            ip = ip.add(2);
+                            continue;
+                        }
+                    }
+                    push!(x);
+                    push!(i);
+                }};
+            }
+            // `Loop target` where the code at `target` is `$cmp { a, b,
+            // target: exit }` (`GetLocal2 a b; JumpIfNot<op> exit`): after
+            // the back-edge, int operands take the branch here; anything
+            // else leaves `ip` at `target` for the compare to run.
+            macro_rules! loop_compare_locals {
+                ($target:expr, $cmp:ident, $op:tt) => {{
+                    if back_edge!($target) {
+                        if let Op::$cmp { a, b, target: exit } = *ip {
+                            let (x, y) = (*base.add(a as usize), *base.add(b as usize));
+                            if x.tag == TAG_INT && y.tag == TAG_INT {
+                                ip = if x.as_int() $op y.as_int() {
+                                    ip.add(2)
+                                } else {
+                                    code!().add(exit as usize)
+                                };
+                            }
+                        }
+                    }
+                }};
+            }
             // Leaves the frame with `result` (`Return` after its pop).
             macro_rules! return_value {
                 ($result:expr) => {{
@@ -923,7 +991,9 @@ impl Vm {
                             sp = sp.sub(1);
                         }
                     }
-                    Op::Loop { target } => back_edge!(target),
+                    Op::Loop { target } => {
+                        back_edge!(target);
+                    }
                     Op::ForRangePrep { slot, exit } => {
                         let counter = *base.add(slot as usize);
                         let limit = *base.add(slot as usize + 1);
@@ -1199,6 +1269,33 @@ impl Vm {
                     }
                     Op::JumpIfNotNeLocalInt { slot, v, target } => {
                         compare_local_int_jump!(slot, v, target, !=)
+                    }
+                    Op::SetIndexLocalsTrue { a, b } => set_index_locals!(a, b, Value::TRUE),
+                    Op::SetIndexLocalsFalse { a, b } => set_index_locals!(a, b, Value::FALSE),
+                    Op::SetIndexLocalsNil { a, b } => set_index_locals!(a, b, Value::NIL),
+                    Op::SetIndexLocalsInt { a, b, v } => {
+                        set_index_locals!(a, b, Value::int(v as i64))
+                    }
+                    Op::SetIndexLocalsLocal { a, b, src } => {
+                        set_index_locals!(a, b, *base.add(src as usize))
+                    }
+                    Op::LoopLtLocals { target } => {
+                        loop_compare_locals!(target, JumpIfNotLtLocals, <)
+                    }
+                    Op::LoopLeLocals { target } => {
+                        loop_compare_locals!(target, JumpIfNotLeLocals, <=)
+                    }
+                    Op::LoopGtLocals { target } => {
+                        loop_compare_locals!(target, JumpIfNotGtLocals, >)
+                    }
+                    Op::LoopGeLocals { target } => {
+                        loop_compare_locals!(target, JumpIfNotGeLocals, >=)
+                    }
+                    Op::LoopEqLocals { target } => {
+                        loop_compare_locals!(target, JumpIfNotEqLocals, ==)
+                    }
+                    Op::LoopNeLocals { target } => {
+                        loop_compare_locals!(target, JumpIfNotNeLocals, !=)
                     }
                 }
             }
