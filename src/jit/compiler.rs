@@ -36,6 +36,7 @@ use std::sync::atomic::AtomicBool;
 use super::analysis::{Analysis, analyze};
 use super::asm::jit_asm;
 use super::asm::prelude::*;
+use super::divide::{self, ModBy};
 use super::helpers::{self, Helper};
 use super::tier::{CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
 use crate::bytecode::Op;
@@ -100,6 +101,7 @@ pub fn compile(func: &FuncObj, env: &Env) -> Result<Output, String> {
         osr_entry,
         pc: 0,
         pending: Vec::new(),
+        cached: None,
         offsets: Vec::new(),
         cold: Vec::new(),
         cold_offsets: Vec::new(),
@@ -168,6 +170,20 @@ enum Operand {
     Int(i32),
 }
 
+/// An int operator's fast path ends with its result in `rax` as well as
+/// in its slot. If the next instruction that emits code reads that slot
+/// as its first operand (`i * j + j`, then `x % 3`, then `== 0`), it
+/// skips the slot's tag check and load. The operator's slow paths end
+/// at `generic` instead, where the value may be anything: there, the
+/// consumer's check and load happen out of line (`Compiler::first_in_rax`).
+/// Any other instruction, or a jump target, first binds `generic` where
+/// it starts (`Compiler::drop_cached`), so both paths meet as before.
+#[derive(Clone, Copy)]
+struct Cached {
+    slot: u32,
+    generic: DynamicLabel,
+}
+
 struct Compiler<'a> {
     ops: Ops,
     func: &'a FuncObj,
@@ -184,6 +200,9 @@ struct Compiler<'a> {
     /// Deferred pushes: the top `pending.len()` operand-stack entries, not
     /// yet written to their slots (see [`Operand`]).
     pending: Vec<Operand>,
+    /// The int result the previous instruction left in `rax` (see
+    /// [`Cached`]).
+    cached: Option<Cached>,
     offsets: Vec<(usize, usize)>,
     /// Out-of-line code (see [`Compiler::cold`]), with the pc it belongs to.
     cold: Vec<(usize, ColdPath<'a>)>,
@@ -274,6 +293,9 @@ impl<'a> Compiler<'a> {
         let mut pc = 0;
         while pc < code.len() {
             self.pc = pc;
+            if !self.keeps_cached(pc) {
+                self.drop_cached();
+            }
             if let Op::ForRangeNext { .. } = code[pc] {
                 // It drops every entry above its hidden locals, and paths
                 // may reach it at different depths: deferred entries are
@@ -291,6 +313,7 @@ impl<'a> Compiler<'a> {
                 None => 1, // unreachable
             };
         }
+        self.drop_cached();
     }
 
     /// Queues code to be emitted after the body ([`Self::emit_cold`]), so
@@ -539,6 +562,102 @@ impl<'a> Compiler<'a> {
         emit!(self ; test rax, rax ; jnz =>err);
     }
 
+    // ---- the int result in `rax` (see `Cached`) ------------------------------
+
+    /// Whether instruction `pc` may use the previous instruction's result
+    /// in `rax`: it emits no code (a deferred push) or it is an int
+    /// operator or comparison that checks (`first_in_rax`), and no jump
+    /// lands on it.
+    fn keeps_cached(&self, pc: usize) -> bool {
+        use Op::*;
+        let op = self.func.proto.code[pc];
+        let reads_it = matches!(
+            op,
+            GetLocal { .. }
+                | GetLocal2 { .. }
+                | Int { .. }
+                | Add
+                | Sub
+                | Mul
+                | BitAnd
+                | BitOr
+                | BitXor
+                | AddInt { .. }
+                | SubInt { .. }
+                | ModInt { .. }
+                | Eq
+                | Ne
+                | Lt
+                | Le
+                | Gt
+                | Ge
+                | JumpIfNotLt { .. }
+                | JumpIfNotLe { .. }
+                | JumpIfNotGt { .. }
+                | JumpIfNotGe { .. }
+                | JumpIfNotEq { .. }
+                | JumpIfNotNe { .. }
+        );
+        reads_it && !self.analysis.is_target[pc] && self.analysis.depth[pc].is_some()
+    }
+
+    /// Ends an int operator's fast path whose result (slot `s`) is in
+    /// `rax`; its slow paths continue at `done`. With a fused `Return`
+    /// (`d` is the operator's depth) the return's code follows instead.
+    fn leave_in_rax(&mut self, s: u32, done: DynamicLabel, d: u32) {
+        if let Some(Op::Return) = self.func.proto.code.get(self.pc + 1)
+            && self.can_fuse_next()
+        {
+            emit!(self ; =>done);
+            self.fused_return_tail(d);
+        } else {
+            self.cached = Some(Cached {
+                slot: s,
+                generic: done,
+            });
+        }
+    }
+
+    /// The fast and slow paths of the previous operator meet here.
+    fn drop_cached(&mut self) {
+        if let Some(c) = self.cached.take() {
+            emit!(self ; =>c.generic);
+        }
+    }
+
+    /// [`Self::take_operands`] for an instruction that may use the cached
+    /// result: keeps it only if taking the operands emits no code (no
+    /// deferred entries below them to write out).
+    fn operands_with_cache(&mut self, d: u32, n: usize) -> (Vec<Operand>, Option<Cached>) {
+        let cached = if self.pending.len() <= n {
+            self.cached.take()
+        } else {
+            self.drop_cached();
+            None
+        };
+        (self.take_operands(d, n), cached)
+    }
+
+    /// Whether the first operand `a` is the cached result, already checked
+    /// and in `rax`. If so, the producer's slow paths get the check and
+    /// load out of line and rejoin here; if not, both paths meet here.
+    fn first_in_rax(&mut self, cached: Option<Cached>, a: Operand, not_int: DynamicLabel) -> bool {
+        let Some(c) = cached else { return false };
+        if !matches!(a, Operand::Slot(s) if s == c.slot) {
+            emit!(self ; =>c.generic);
+            return false;
+        }
+        let join = self.ops.new_dynamic_label();
+        emit!(self ; =>join);
+        self.cold(move |k| {
+            emit!(k ; =>c.generic);
+            k.guard_int(a, not_int);
+            k.load_int(a);
+            emit!(k ; jmp =>join);
+        });
+        true
+    }
+
     // ---- deferred pushes (see `Operand`) --------------------------------------
 
     /// Notes a push without emitting code.
@@ -737,14 +856,18 @@ impl<'a> Compiler<'a> {
     /// the language does), and the helper for everything else. The result
     /// goes to slot `d-2`.
     fn emit_int_arith(&mut self, op: Op, d: u32) -> usize {
-        let ops = self.take_operands(d, 2);
+        let (ops, cached) = self.operands_with_cache(d, 2);
         let (a, b) = (ops[0], ops[1]);
         let local = self.result_local();
-        let dst = slot(local.unwrap_or(d - 2));
         let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        self.guard_int(a, not_ints);
+        let a_in_rax = self.first_in_rax(cached, a, not_ints);
+        if !a_in_rax {
+            self.guard_int(a, not_ints);
+        }
         self.guard_int(b, not_ints);
-        self.load_int(a);
+        if !a_in_rax {
+            self.load_int(a);
+        }
         match (op, b) {
             (Op::Add, Operand::Int(i)) => emit!(self ; add rax, i),
             (Op::Sub, Operand::Int(i)) => emit!(self ; sub rax, i),
@@ -757,13 +880,9 @@ impl<'a> Compiler<'a> {
             (Op::BitOr, Operand::Slot(s)) => emit!(self ; or rax, [r_base + slot(s) + 8]),
             (_, Operand::Slot(s)) => emit!(self ; xor rax, [r_base + slot(s) + 8]),
         }
-        emit!(self
-            ; mov QWORD [r_base + dst], TAG_INT as i32
-            ; mov [r_base + dst + 8], rax
-            ; =>done
-        );
+        self.store_int(local.unwrap_or(d - 2), &[a, b]);
+        self.leave_in_rax(local.unwrap_or(d - 2), done, d);
         let consumed = if local.is_some() { 2 } else { 1 };
-        self.fused_return_tail(d);
         self.cold(move |c| {
             emit!(c ; =>not_ints);
             if matches!(op, Op::Add | Op::Sub | Op::Mul) {
@@ -784,6 +903,20 @@ impl<'a> Compiler<'a> {
             emit!(c ; jmp =>done);
         });
         consumed
+    }
+
+    /// Slot `s` = the int in `rax`. The tag store is skipped when `s` is
+    /// one of the operands this instruction's guards just found to be an
+    /// int (`total += x`, `i = i + 1`): its tag is already right.
+    fn store_int(&mut self, s: u32, guarded: &[Operand]) {
+        let o = slot(s);
+        if !guarded
+            .iter()
+            .any(|g| matches!(g, Operand::Slot(t) if *t == s))
+        {
+            emit!(self ; mov QWORD [r_base + o], TAG_INT as i32);
+        }
+        emit!(self ; mov [r_base + o + 8], rax);
     }
 
     /// The float path's operands: `xmm0` = slot `a`, `xmm1` = slot `b`,
@@ -871,12 +1004,15 @@ impl<'a> Compiler<'a> {
     /// inline; `% v` only when `v` is a positive constant, where `idiv`
     /// can neither trap nor overflow. The helper does the rest.
     fn emit_int_immediate(&mut self, op: Op, d: u32, v: i32) -> usize {
-        let x = self.take_operands(d, 1)[0];
+        let (ops, cached) = self.operands_with_cache(d, 1);
+        let x = ops[0];
         let local = self.result_local();
-        let dst = slot(local.unwrap_or(d - 1));
         let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        self.guard_int(x, not_ints);
-        self.load_int(x);
+        let store = self.ops.new_dynamic_label();
+        if !self.first_in_rax(cached, x, not_ints) {
+            self.guard_int(x, not_ints);
+            self.load_int(x);
+        }
         let kind = match op {
             Op::AddInt { .. } => {
                 emit!(self ; add rax, v);
@@ -887,7 +1023,7 @@ impl<'a> Compiler<'a> {
                 helpers::IMM_SUB
             }
             _ if v > 0 => {
-                emit!(self ; mov ecx, v ; cqo ; idiv rcx ; mov rax, rdx);
+                self.emit_mod_positive(v, store);
                 helpers::IMM_MOD
             }
             // `% 0` (an error) and `% -n`: always the helper.
@@ -896,13 +1032,10 @@ impl<'a> Compiler<'a> {
                 helpers::IMM_MOD
             }
         };
-        emit!(self
-            ; mov QWORD [r_base + dst], TAG_INT as i32
-            ; mov [r_base + dst + 8], rax
-            ; =>done
-        );
+        emit!(self ; =>store);
+        self.store_int(local.unwrap_or(d - 1), &[x]);
+        self.leave_in_rax(local.unwrap_or(d - 1), done, d + 1);
         let consumed = if local.is_some() { 2 } else { 1 };
-        self.fused_return_tail(d + 1);
         self.cold(move |c| {
             emit!(c ; =>not_ints);
             c.materialize(x, d - 1);
@@ -911,6 +1044,42 @@ impl<'a> Compiler<'a> {
             emit!(c ; jmp =>done);
         });
         consumed
+    }
+
+    /// `rax = rax % v` for an int `rax` and a constant `v > 0`, continuing
+    /// at `store`. A non-negative dividend avoids `idiv` (tens of cycles):
+    /// a mask for a power of two, else a multiplication by a precomputed
+    /// reciprocal ([`divide`]). A negative one takes `idiv` out of line
+    /// (`% v` with `v > 0` can neither trap nor overflow).
+    fn emit_mod_positive(&mut self, v: i32, store: DynamicLabel) {
+        let Some(by) = divide::mod_by(v as u64) else {
+            emit!(self ; mov ecx, v ; cqo ; idiv rcx ; mov rax, rdx);
+            return;
+        };
+        let negative = self.ops.new_dynamic_label();
+        emit!(self ; test rax, rax ; js =>negative);
+        match by {
+            ModBy::Mask(mask) => emit!(self ; and rax, mask as i32),
+            ModBy::Magic { magic, shift } => emit!(self
+                ; mov rcx, rax
+                ; mov rdx, QWORD magic as i64
+                ; mul rdx                     // rdx = high 64 bits of x * magic
+                ; shr rdx, shift as i8        // the quotient
+                ; imul rdx, rdx, v
+                ; mov rax, rcx
+                ; sub rax, rdx
+            ),
+        }
+        self.cold(move |c| {
+            emit!(c
+                ; =>negative
+                ; mov ecx, v
+                ; cqo
+                ; idiv rcx
+                ; mov rax, rdx
+                ; jmp =>store
+            );
+        });
     }
 
     /// `-x` and `~x`: the int path in place, the helper for the rest.
@@ -978,11 +1147,16 @@ impl<'a> Compiler<'a> {
     /// `not_ints` unless both operands are ints, else `cmp a, b`. Returns
     /// the operands, for the slow paths to write to their slots.
     fn compare_ints(&mut self, d: u32, not_ints: DynamicLabel) -> Vec<Operand> {
-        let ops = self.take_operands(d, 2);
+        let (ops, cached) = self.operands_with_cache(d, 2);
         let (a, b) = (ops[0], ops[1]);
-        self.guard_int(a, not_ints);
+        let a_in_rax = self.first_in_rax(cached, a, not_ints);
+        if !a_in_rax {
+            self.guard_int(a, not_ints);
+        }
         self.guard_int(b, not_ints);
         match (a, b) {
+            (_, Operand::Int(i)) if a_in_rax => emit!(self ; cmp rax, i),
+            (_, Operand::Slot(s)) if a_in_rax => emit!(self ; cmp rax, [r_base + slot(s) + 8]),
             (Operand::Slot(s), Operand::Int(i)) => {
                 emit!(self ; cmp QWORD [r_base + slot(s) + 8], i);
             }
@@ -1136,23 +1310,24 @@ impl<'a> Compiler<'a> {
         self.branch_if_truthy(d - 1, t);
     }
 
-    /// Polls the interrupt flag (a byte that is nonzero when set) and raises
-    /// `interrupted` if it is set.
-    fn poll_interrupt(&mut self, d: u32) {
+    /// A loop back-edge: polls the interrupt flag (a byte that is nonzero
+    /// when set) and jumps to `target` if it is clear; otherwise raises
+    /// `interrupted` out of line. One taken branch per iteration.
+    fn emit_loop(&mut self, d: u32, target: u32) {
         let flag = self.env.interrupt as i64;
+        let (t, raise) = (self.labels[target as usize], self.ops.new_dynamic_label());
         emit!(self
             ; mov rax, QWORD flag
             ; cmp BYTE [rax], 0
-            ; je >go_on
+            ; je =>t
+            ; jmp =>raise
         );
-        self.call_helper(helpers::jit_interrupted, d, 0, 0);
-        let err = self.error_exit;
-        emit!(self ; jmp =>err ; go_on:);
-    }
-
-    fn emit_loop(&mut self, d: u32, target: u32) {
-        self.poll_interrupt(d);
-        self.emit_jump(target);
+        self.cold(move |c| {
+            emit!(c ; =>raise);
+            c.call_helper(helpers::jit_interrupted, d, 0, 0);
+            let err = c.error_exit;
+            emit!(c ; jmp =>err);
+        });
     }
 
     fn emit_for_range_prep(&mut self, d: u32, s: u32, exit: u32) {
