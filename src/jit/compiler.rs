@@ -55,7 +55,12 @@ use crate::runtime::vm::{
 
 /// Where a compiled function's internal entry starts (see
 /// `Compiler::emit_entry`): compiled callers call `entry + INTERNAL_ENTRY`.
-pub const INTERNAL_ENTRY: usize = 96;
+pub const INTERNAL_ENTRY: usize = 128;
+
+/// Where the external entry keeps its frame limit (`Compiler::emit_frame_limit`):
+/// its one spill slot, `[rbp + FRAME_LIMIT]`. `rbp` is the innermost
+/// external entry's frame pointer wherever compiled code runs.
+const FRAME_LIMIT: i32 = -48;
 
 /// Addresses compiled code embeds as immediates.
 pub struct Env {
@@ -236,7 +241,7 @@ impl<'a> Compiler<'a> {
     /// `call` pushes 8 bytes and `push r_base` 8 more, so templates run with
     /// rsp aligned, as helper calls need, and so do nested internal calls.
     fn emit_entry(&mut self) {
-        emit_prologue(&mut self.ops, 0);
+        emit_prologue(&mut self.ops, 1);
         let ctx = self.env.ctx as i64;
         let osr = self.osr_entry;
         emit!(self
@@ -244,12 +249,14 @@ impl<'a> Compiler<'a> {
             ; mov r_aux, QWORD ctx
             ; mov r_consts, [r_aux]
             ; mov r_keep, [r_vm + VM_FRAMES_LEN as i32]
+        );
+        self.emit_frame_limit();
+        emit!(self
             ; call =>osr
-            // After an error the frame stack is left as the error saw it.
-            ; test eax, eax
-            ; jnz >leave
+            // Only normal returns come back here: errors unwind straight
+            // to the epilogue (`emit_error_exit`).
             ; mov [r_vm + VM_FRAMES_LEN as i32], r_keep
-            ; leave:
+            ; xor eax, eax
         );
         emit_epilogue(&mut self.ops);
         let used = self.ops.offset().0;
@@ -260,8 +267,32 @@ impl<'a> Compiler<'a> {
         let internal = self.internal_entry;
         emit!(self
             ; =>internal
-            ; push r_base
-            ; mov r_base, rsi
+            ; sub rsp, 8
+        );
+    }
+
+    /// Stores at `[rbp + FRAME_LIMIT]` the frame count at which inline
+    /// calls take the slow path: `MAX_FRAMES`, or less if the native stack
+    /// budget would run out first. Every compiled-to-compiled call below
+    /// this external entry uses exactly 16 bytes of native stack (return
+    /// address and alignment) and one frame record, so "`rsp` stays above
+    /// `JitCtx::native_stack_limit`" is "the frame count stays below
+    /// today's count plus (`rsp` - limit) / 16": one compare checks both.
+    /// It errs on the safe side (a few frames of slack); the slow path,
+    /// `jit_call`, does the exact checks and raises `stack overflow`.
+    fn emit_frame_limit(&mut self) {
+        debug_assert_eq!(FRAME_LIMIT, spill_slot(0));
+        emit!(self
+            ; lea rax, [rsp - 64]                                 // slack
+            ; xor ecx, ecx
+            ; sub rax, [r_aux + CTX_NATIVE_STACK_LIMIT as i32]
+            ; cmovb rax, rcx                                      // no room at all
+            ; shr rax, 4
+            ; add rax, r_keep
+            ; mov ecx, MAX_FRAMES as i32
+            ; cmp rax, rcx
+            ; cmova rax, rcx
+            ; mov [rbp + FRAME_LIMIT], rax
         );
     }
 
@@ -271,7 +302,7 @@ impl<'a> Compiler<'a> {
         let (osr, start) = (self.osr_entry, self.labels[0]);
         emit!(self
             ; =>osr
-            ; push r_base
+            ; sub rsp, 8
             ; mov r_base, rsi
             ; test rdx, rdx
             ; jz =>start
@@ -285,7 +316,7 @@ impl<'a> Compiler<'a> {
 
     /// Leaves through the internal entry's exit with status `eax`.
     fn emit_internal_return(&mut self) {
-        emit!(self ; pop r_base ; ret);
+        emit!(self ; add rsp, 8 ; ret);
     }
 
     fn emit_body(&mut self) {
@@ -337,11 +368,18 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// The shared error exit: return status 1 to the caller.
+    /// The shared error exit: unwinds every compiled frame up to the
+    /// innermost external entry and returns status 1 from it. `rbp` is
+    /// that entry's frame pointer (internal entries, templates and Rust
+    /// helpers all preserve it), so its epilogue discards whatever the
+    /// internal calls pushed and restores the callee-saved registers. The
+    /// error is already parked in `vm.jit_error`, and the frame stack is
+    /// left as the error saw it. So compiled callers never test a status
+    /// after calling compiled code.
     fn emit_error_exit(&mut self) {
         let l = self.error_exit;
         emit!(self ; =>l ; mov eax, 1);
-        self.emit_internal_return();
+        emit_epilogue(&mut self.ops);
     }
 
     /// For an operator whose result would be popped straight into a local
@@ -579,9 +617,6 @@ impl<'a> Compiler<'a> {
                 | Add
                 | Sub
                 | Mul
-                | BitAnd
-                | BitOr
-                | BitXor
                 | AddInt { .. }
                 | SubInt { .. }
                 | ModInt { .. }
@@ -598,6 +633,10 @@ impl<'a> Compiler<'a> {
                 | JumpIfNotEq { .. }
                 | JumpIfNotNe { .. }
         );
+        // None of these emits code before `operands_with_cache` decides
+        // (they read deferred entries, so `emit_op` flushes nothing first):
+        // the slow paths' rejoin point never skips code.
+        debug_assert!(!reads_it || uses_deferred_entries(op));
         reads_it && !self.analysis.is_target[pc] && self.analysis.depth[pc].is_some()
     }
 
@@ -1427,10 +1466,9 @@ impl<'a> Compiler<'a> {
             );
             self.check_limits_and_push(callee_index, slow);
             emit!(self
-                ; lea rsi, [r_base + callee]
+                ; add r_base, callee
                 ; call =>own
-                ; test eax, eax
-                ; jnz =>self.error_exit
+                ; sub r_base, callee
                 ; =>done
             );
             self.cold(move |c| {
@@ -1473,10 +1511,9 @@ impl<'a> Compiler<'a> {
             ; add r_keep, 1             // the helper pushed the record
             ; call:
             ; add rax, INTERNAL_ENTRY as i32
-            ; lea rsi, [r_base + callee]
+            ; add r_base, callee
             ; call rax
-            ; test eax, eax
-            ; jnz =>err
+            ; sub r_base, callee
             ; jmp =>done
         );
     }
@@ -1495,15 +1532,12 @@ impl<'a> Compiler<'a> {
     fn check_limits_and_push(&mut self, callee_index: u32, slow: DynamicLabel) {
         let return_pc = self.pc as i32 + 1;
         emit!(self
-            ; cmp rsp, [r_aux + CTX_NATIVE_STACK_LIMIT as i32]
-            ; jb =>slow                                           // stack overflow
+            ; cmp r_keep, [rbp + FRAME_LIMIT]
+            ; jae =>slow                          // frames or native stack
             ; cmp rcx, [r_aux + CTX_VM_STACK_END as i32]
-            ; ja =>slow                                           // stack overflow
-            ; cmp r_keep, MAX_FRAMES as i32
-            ; jae =>slow                                          // stack overflow
-            ; mov r8, [r_vm + VM_FRAMES_PTR as i32]
-            ; lea r9, [r_keep + r_keep * 2]
-            ; lea r9, [r8 + r9 * 8]                               // &frames[len]
+            ; ja =>slow                           // VM stack
+            ; imul r9, r_keep, FRAME_SIZE
+            ; add r9, [r_vm + VM_FRAMES_PTR as i32]                // &frames[len]
             ; mov QWORD [r9 - FRAME_SIZE + FRAME_PC], return_pc
             ; mov [r9 + FRAME_CLOSURE], r10
             ; mov rdx, [r9 - FRAME_SIZE + FRAME_BASE]
@@ -1530,10 +1564,7 @@ impl<'a> Compiler<'a> {
         if captures_locals {
             self.call_helper(helpers::jit_return, d, 0, 0);
         }
-        emit!(self
-            ; sub r_keep, 1
-            ; xor eax, eax
-        );
+        emit!(self ; sub r_keep, 1);
         self.emit_internal_return();
     }
 
