@@ -26,10 +26,12 @@
 //! interpreter's own semantics.
 //!
 //! Status protocol: a helper returns 0 or 1 in `rax`; on 1 the code jumps to
-//! the shared error exit, which returns 1 to the caller. `Return` stores the
-//! result in `base[0]` (where the caller expects it), pops the frame record
-//! (inline, or via `jit_return` when open upvalues may point into the
-//! frame) and returns 0.
+//! the shared error exit, which unwinds every compiled frame at once and
+//! returns 1 from the innermost external entry (`Compiler::emit_error_exit`).
+//! `Return` stores the result in `base[0]` (where the caller expects it),
+//! pops the frame record (inline, or via `jit_return` when open upvalues
+//! may point into the frame) and returns; compiled callers test nothing
+//! after a call.
 
 use std::sync::atomic::AtomicBool;
 
@@ -223,23 +225,26 @@ impl<'a> Compiler<'a> {
     /// * The **external entry** (offset 0, the `Entry` signature) is how
     ///   Rust calls in: a full System V prologue saves the callee-saved
     ///   registers, loads the VM registers (`r_vm`, `r_aux`, `r_consts`,
-    ///   and the frame count into `r_keep`), calls the OSR entry, writes
-    ///   the frame count back after a normal return and restores
-    ///   everything. It is padded to [`INTERNAL_ENTRY`] bytes.
+    ///   and the frame count into `r_keep`), stores the frame limit in its
+    ///   spill slot (`emit_frame_limit`), calls the OSR entry, and after
+    ///   the (normal) return writes the frame count back, sets status 0
+    ///   and restores everything. It is padded to [`INTERNAL_ENTRY`] bytes.
     /// * The **internal entry** (offset [`INTERNAL_ENTRY`]) is how compiled
     ///   code calls compiled code: the VM registers are already loaded and
-    ///   stay loaded, so it only saves the caller's `r_base` (the one VM
-    ///   register that differs per frame) and sets its own from `rsi`, then
-    ///   falls into the first instruction. Returns pop `r_base` and `ret`
-    ///   with the status in `eax`.
+    ///   stay loaded, and the caller has moved `r_base` (the one VM
+    ///   register that differs per frame) to the callee's base itself; it
+    ///   moves it back after the call. The entry only keeps rsp aligned and
+    ///   falls into the first instruction. Returns are `add rsp, 8; ret`.
     /// * The **OSR entry** (after the body, see `emit_osr_entry`) does the
-    ///   same and then dispatches on the entry `pc` in `rdx` (0, or a loop
-    ///   header for OSR). Only the external entry uses it, so calls between
-    ///   compiled functions never pay for the dispatch.
+    ///   same, sets `r_base` from `rsi`, and dispatches on the entry `pc`
+    ///   in `rdx` (0, or a loop header for OSR). Only the external entry
+    ///   uses it, so calls between compiled functions never pay for the
+    ///   dispatch.
     ///
     /// Stack alignment: the external entry leaves rsp 16-byte aligned, the
-    /// `call` pushes 8 bytes and `push r_base` 8 more, so templates run with
-    /// rsp aligned, as helper calls need, and so do nested internal calls.
+    /// `call` pushes 8 bytes and the entry subtracts 8 more, so templates
+    /// run with rsp aligned, as helper calls need, and so do nested
+    /// internal calls: each costs exactly 16 bytes.
     fn emit_entry(&mut self) {
         emit_prologue(&mut self.ops, 1);
         let ctx = self.env.ctx as i64;
@@ -314,7 +319,7 @@ impl<'a> Compiler<'a> {
         emit!(self ; ud2);
     }
 
-    /// Leaves through the internal entry's exit with status `eax`.
+    /// A normal return from the internal (or OSR) entry.
     fn emit_internal_return(&mut self) {
         emit!(self ; add rsp, 8 ; ret);
     }
@@ -1425,9 +1430,9 @@ impl<'a> Compiler<'a> {
 
     // ---- calls -----------------------------------------------------------------
 
-    /// A call. Two inline fast paths push the callee's frame record and
-    /// `call` its internal entry with `rsi` = the callee slot (the new
-    /// base):
+    /// A call. Two inline fast paths push the callee's frame record, move
+    /// `r_base` to the callee slot (the new base), `call` its internal
+    /// entry and move `r_base` back:
     ///
     /// * a **self-call** (the callee is the closure this frame runs, slot
     ///   0): arity, frame size and code address are known at compile time,
