@@ -225,7 +225,193 @@ define_ops! {
     GetField { k: u32 } = "GET_FIELD";
     /// `obj value -> ` stores `obj.name = value` (constant `k` is `name`)
     SetField { k: u32 } = "SET_FIELD";
+
+    // ---- superinstructions (interpreter only) ------------------------------
+    // The compiler never emits these. When the VM loads a function it makes
+    // the interpreter's own copy of the code, writing each of these over the
+    // first instruction of the sequence it stands for and leaving the rest
+    // of the sequence in place (see `crate::compiler::fuse`), so instruction
+    // indices, lines and jump targets stay those of `code`. One runs its
+    // whole sequence in one dispatch when its operands are ints; otherwise
+    // it does only what its first instruction does (a push, or for
+    // `AddReturn` the `Add`) and the rest of the sequence runs unfused, with
+    // its own errors, lines and GC rooting.
+    // [`Op::expand`] gives each one's sequence.
+    /// `GetLocal2 a b; Add`
+    AddLocals { a: u32, b: u32 } = "ADD_LOCALS";
+    /// `GetLocal2 a b; Sub`
+    SubLocals { a: u32, b: u32 } = "SUB_LOCALS";
+    /// `GetLocal2 a b; Mul`
+    MulLocals { a: u32, b: u32 } = "MUL_LOCALS";
+    /// `GetLocal slot; Add`: `x -> x + local`
+    AddLocal { slot: u32 } = "ADD_LOCAL";
+    /// `GetLocal slot; Sub`
+    SubLocal { slot: u32 } = "SUB_LOCAL";
+    /// `GetLocal slot; Mul`
+    MulLocal { slot: u32 } = "MUL_LOCAL";
+    /// `GetLocal2 a b; Add; SetLocal dst`: `dst = a + b`, `a += b`
+    AddLocalsTo { a: u16, b: u16, dst: u32 } = "ADD_LOCALS_TO";
+    /// `GetLocal2 a b; Sub; SetLocal dst`
+    SubLocalsTo { a: u16, b: u16, dst: u32 } = "SUB_LOCALS_TO";
+    /// `GetLocal2 a b; Mul; SetLocal dst`
+    MulLocalsTo { a: u16, b: u16, dst: u32 } = "MUL_LOCALS_TO";
+    /// `GetLocal slot; AddInt v`
+    AddLocalInt { slot: u32, v: i32 } = "ADD_LOCAL_INT";
+    /// `GetLocal slot; SubInt v`
+    SubLocalInt { slot: u32, v: i32 } = "SUB_LOCAL_INT";
+    /// `GetLocal slot; ModInt v`
+    ModLocalInt { slot: u32, v: i32 } = "MOD_LOCAL_INT";
+    /// `GetLocal src; AddInt v; SetLocal dst`: `i += 1`
+    AddLocalIntTo { src: u16, dst: u16, v: i32 } = "ADD_LOCAL_INT_TO";
+    /// `GetLocal src; SubInt v; SetLocal dst`
+    SubLocalIntTo { src: u16, dst: u16, v: i32 } = "SUB_LOCAL_INT_TO";
+    /// `GetLocal2 a b; JumpIfNotLt target`
+    JumpIfNotLtLocals { a: u16, b: u16, target: u32 } = "JUMP_IF_NOT_LT_LOCALS";
+    /// `GetLocal2 a b; JumpIfNotLe target`
+    JumpIfNotLeLocals { a: u16, b: u16, target: u32 } = "JUMP_IF_NOT_LE_LOCALS";
+    /// `GetLocal2 a b; JumpIfNotGt target`
+    JumpIfNotGtLocals { a: u16, b: u16, target: u32 } = "JUMP_IF_NOT_GT_LOCALS";
+    /// `GetLocal2 a b; JumpIfNotGe target`
+    JumpIfNotGeLocals { a: u16, b: u16, target: u32 } = "JUMP_IF_NOT_GE_LOCALS";
+    /// `GetLocal2 a b; JumpIfNotEq target`
+    JumpIfNotEqLocals { a: u16, b: u16, target: u32 } = "JUMP_IF_NOT_EQ_LOCALS";
+    /// `GetLocal2 a b; JumpIfNotNe target`
+    JumpIfNotNeLocals { a: u16, b: u16, target: u32 } = "JUMP_IF_NOT_NE_LOCALS";
+    /// `GetLocal slot; Int v; JumpIfNotLt target`: `if n < 2`
+    JumpIfNotLtLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_LT_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotLe target`
+    JumpIfNotLeLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_LE_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotGt target`
+    JumpIfNotGtLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_GT_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotGe target`
+    JumpIfNotGeLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_GE_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotEq target`
+    JumpIfNotEqLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_EQ_LOCAL_INT";
+    /// `GetLocal slot; Int v; JumpIfNotNe target`
+    JumpIfNotNeLocalInt { slot: u16, v: i16, target: u32 } = "JUMP_IF_NOT_NE_LOCAL_INT";
+    /// `Int v; JumpIfNotLt target`: `x -> `, jump unless `x < v`
+    JumpIfNotLtInt { v: i32, target: u32 } = "JUMP_IF_NOT_LT_INT";
+    /// `Int v; JumpIfNotLe target`
+    JumpIfNotLeInt { v: i32, target: u32 } = "JUMP_IF_NOT_LE_INT";
+    /// `Int v; JumpIfNotGt target`
+    JumpIfNotGtInt { v: i32, target: u32 } = "JUMP_IF_NOT_GT_INT";
+    /// `Int v; JumpIfNotGe target`
+    JumpIfNotGeInt { v: i32, target: u32 } = "JUMP_IF_NOT_GE_INT";
+    /// `Int v; JumpIfNotEq target`
+    JumpIfNotEqInt { v: i32, target: u32 } = "JUMP_IF_NOT_EQ_INT";
+    /// `Int v; JumpIfNotNe target`
+    JumpIfNotNeInt { v: i32, target: u32 } = "JUMP_IF_NOT_NE_INT";
+    /// `GetLocal2 a b; GetIndex`: push `local_a[local_b]`
+    GetIndexLocals { a: u32, b: u32 } = "GET_INDEX_LOCALS";
+    /// `GetLocal slot; Return`
+    ReturnLocal { slot: u32 } = "RETURN_LOCAL";
+    /// `Add; Return`: `return f(n - 1) + f(n - 2)`. Its slow path is the
+    /// whole `Add`.
+    AddReturn = "ADD_RETURN";
 }
+
+impl Op {
+    /// The unfused sequence a superinstruction stands for (see the
+    /// superinstructions' section of [`Op`]); `None` for every other
+    /// instruction. Documents and tests the fusing pass, and lets the JIT's
+    /// analysis treat a superinstruction like its sequence.
+    pub fn expand(self) -> Option<Vec<Op>> {
+        use Op::*;
+        let get2 = |a: u16, b: u16| GetLocal2 {
+            a: a.into(),
+            b: b.into(),
+        };
+        let get = |slot: u16| GetLocal { slot: slot.into() };
+        let get_int = |slot: u16, v: i16, jump: Op| vec![get(slot), Int { v: v.into() }, jump];
+        let seq = match self {
+            AddLocals { a, b } => vec![GetLocal2 { a, b }, Add],
+            SubLocals { a, b } => vec![GetLocal2 { a, b }, Sub],
+            MulLocals { a, b } => vec![GetLocal2 { a, b }, Mul],
+            AddLocal { slot } => vec![GetLocal { slot }, Add],
+            SubLocal { slot } => vec![GetLocal { slot }, Sub],
+            MulLocal { slot } => vec![GetLocal { slot }, Mul],
+            AddLocalsTo { a, b, dst } => vec![get2(a, b), Add, SetLocal { slot: dst }],
+            SubLocalsTo { a, b, dst } => vec![get2(a, b), Sub, SetLocal { slot: dst }],
+            MulLocalsTo { a, b, dst } => vec![get2(a, b), Mul, SetLocal { slot: dst }],
+            AddLocalInt { slot, v } => vec![GetLocal { slot }, AddInt { v }],
+            SubLocalInt { slot, v } => vec![GetLocal { slot }, SubInt { v }],
+            ModLocalInt { slot, v } => vec![GetLocal { slot }, ModInt { v }],
+            AddLocalIntTo { src, dst, v } => {
+                vec![get(src), AddInt { v }, SetLocal { slot: dst.into() }]
+            }
+            SubLocalIntTo { src, dst, v } => {
+                vec![get(src), SubInt { v }, SetLocal { slot: dst.into() }]
+            }
+            JumpIfNotLtLocals { a, b, target } => vec![get2(a, b), JumpIfNotLt { target }],
+            JumpIfNotLeLocals { a, b, target } => vec![get2(a, b), JumpIfNotLe { target }],
+            JumpIfNotGtLocals { a, b, target } => vec![get2(a, b), JumpIfNotGt { target }],
+            JumpIfNotGeLocals { a, b, target } => vec![get2(a, b), JumpIfNotGe { target }],
+            JumpIfNotEqLocals { a, b, target } => vec![get2(a, b), JumpIfNotEq { target }],
+            JumpIfNotNeLocals { a, b, target } => vec![get2(a, b), JumpIfNotNe { target }],
+            JumpIfNotLtLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotLt { target }),
+            JumpIfNotLeLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotLe { target }),
+            JumpIfNotGtLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotGt { target }),
+            JumpIfNotGeLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotGe { target }),
+            JumpIfNotEqLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotEq { target }),
+            JumpIfNotNeLocalInt { slot, v, target } => get_int(slot, v, JumpIfNotNe { target }),
+            JumpIfNotLtInt { v, target } => vec![Int { v }, JumpIfNotLt { target }],
+            JumpIfNotLeInt { v, target } => vec![Int { v }, JumpIfNotLe { target }],
+            JumpIfNotGtInt { v, target } => vec![Int { v }, JumpIfNotGt { target }],
+            JumpIfNotGeInt { v, target } => vec![Int { v }, JumpIfNotGe { target }],
+            JumpIfNotEqInt { v, target } => vec![Int { v }, JumpIfNotEq { target }],
+            JumpIfNotNeInt { v, target } => vec![Int { v }, JumpIfNotNe { target }],
+            GetIndexLocals { a, b } => vec![GetLocal2 { a, b }, GetIndex],
+            ReturnLocal { slot } => vec![GetLocal { slot }, Return],
+            AddReturn => vec![Add, Return],
+            _ => return None,
+        };
+        Some(seq)
+    }
+}
+
+/// A pattern matching every superinstruction (the ops [`Op::expand`]
+/// expands), for the `match`es on [`Op`] outside the interpreter: they
+/// stay exhaustive, so a new ordinary opcode still needs an arm there.
+macro_rules! superinstruction {
+    () => {
+        $crate::bytecode::Op::AddLocals { .. }
+            | $crate::bytecode::Op::SubLocals { .. }
+            | $crate::bytecode::Op::MulLocals { .. }
+            | $crate::bytecode::Op::AddLocal { .. }
+            | $crate::bytecode::Op::SubLocal { .. }
+            | $crate::bytecode::Op::MulLocal { .. }
+            | $crate::bytecode::Op::AddLocalsTo { .. }
+            | $crate::bytecode::Op::SubLocalsTo { .. }
+            | $crate::bytecode::Op::MulLocalsTo { .. }
+            | $crate::bytecode::Op::AddLocalInt { .. }
+            | $crate::bytecode::Op::SubLocalInt { .. }
+            | $crate::bytecode::Op::ModLocalInt { .. }
+            | $crate::bytecode::Op::AddLocalIntTo { .. }
+            | $crate::bytecode::Op::SubLocalIntTo { .. }
+            | $crate::bytecode::Op::JumpIfNotLtLocals { .. }
+            | $crate::bytecode::Op::JumpIfNotLeLocals { .. }
+            | $crate::bytecode::Op::JumpIfNotGtLocals { .. }
+            | $crate::bytecode::Op::JumpIfNotGeLocals { .. }
+            | $crate::bytecode::Op::JumpIfNotEqLocals { .. }
+            | $crate::bytecode::Op::JumpIfNotNeLocals { .. }
+            | $crate::bytecode::Op::JumpIfNotLtInt { .. }
+            | $crate::bytecode::Op::JumpIfNotLeInt { .. }
+            | $crate::bytecode::Op::JumpIfNotGtInt { .. }
+            | $crate::bytecode::Op::JumpIfNotGeInt { .. }
+            | $crate::bytecode::Op::JumpIfNotEqInt { .. }
+            | $crate::bytecode::Op::JumpIfNotNeInt { .. }
+            | $crate::bytecode::Op::GetIndexLocals { .. }
+            | $crate::bytecode::Op::ReturnLocal { .. }
+            | $crate::bytecode::Op::AddReturn
+            | $crate::bytecode::Op::JumpIfNotLtLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotLeLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotGtLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotGeLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotEqLocalInt { .. }
+            | $crate::bytecode::Op::JumpIfNotNeLocalInt { .. }
+    };
+}
+pub(crate) use superinstruction;
 
 /// The builtins, in the order that gives each its number (the `b` operand of
 /// [`Op::GetBuiltin`]). Builtin names are reserved: they can be neither

@@ -19,6 +19,7 @@
 //!   every error of the file is reported.
 
 mod expr;
+mod fuse;
 mod scope;
 mod stmt;
 #[cfg(test)]
@@ -27,9 +28,10 @@ mod tests;
 use std::rc::Rc;
 
 use crate::ast::{Program, Span, StmtKind};
-use crate::bytecode::{FunctionProto, GlobalNames, Op, builtin_index};
+use crate::bytecode::{FunctionProto, GlobalNames, Op, builtin_index, superinstruction};
 use crate::diag::CompileError;
 
+pub use fuse::fuse;
 use scope::FnState;
 
 /// Options that change how the top-level code is compiled.
@@ -222,5 +224,8 @@ fn stack_effect(op: Op) -> i64 {
         NewMap { n } => 1 - 2 * i64::from(n),
         SetField { .. } => -2,
         SetIndex => -3,
+        // Never emitted (only the interpreter's copy of the code has them),
+        // but their effect is well defined: their sequence's.
+        superinstruction!() => op.expand().into_iter().flatten().map(stack_effect).sum(),
     }
 }

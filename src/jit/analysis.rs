@@ -7,7 +7,7 @@
 //! depth a compile-time constant: no stack-pointer register, and pops cost
 //! nothing at run time.
 
-use crate::bytecode::{FunctionProto, Op};
+use crate::bytecode::{FunctionProto, Op, superinstruction};
 
 /// What the template compiler needs to know before emitting code.
 pub struct Analysis {
@@ -63,6 +63,9 @@ fn effect(op: &Op, d: i64) -> (Option<i64>, Option<(u32, i64)>) {
         NewMap { n } => next(1 - 2 * n as i64),
         SetIndex => next(-3),
         SetField { .. } => next(-2),
+        // Only the interpreter's copy of the code has these; `analyze`
+        // rejects them.
+        superinstruction!() => (None, None),
     }
 }
 
@@ -70,6 +73,9 @@ fn effect(op: &Op, d: i64) -> (Option<i64>, Option<(u32, i64)>) {
 /// (a bytecode-compiler bug; the function then stays interpreted).
 pub fn analyze(proto: &FunctionProto) -> Result<Analysis, String> {
     let n = proto.code.len();
+    if let Some(op) = proto.code.iter().find(|op| op.expand().is_some()) {
+        return Err(format!("superinstruction {op:?} in compiled code"));
+    }
     let mut depth: Vec<Option<u32>> = vec![None; n];
     let mut is_target = vec![false; n];
     let mut loop_headers = Vec::new();

@@ -504,6 +504,8 @@ impl<'a> Compiler<'a> {
             Op::SetIndex => self.emit_set_index(d),
             Op::GetField { k } => self.emit_field(d, k, false),
             Op::SetField { k } => self.emit_field(d, k, true),
+            // `analysis::analyze` rejects these (interpreter-only code).
+            crate::bytecode::superinstruction!() => unreachable!("superinstruction {op:?}"),
         }
         1
     }

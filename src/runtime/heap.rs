@@ -133,7 +133,10 @@ pub struct FuncObj {
     /// inline call path reads them at a fixed offset.
     pub arity: u32,
     pub max_slots: u32,
-    /// `proto.code`'s instructions (the proto is immutable, so this stays valid).
+    /// The instructions the interpreter runs: `proto.code` here, replaced by
+    /// the VM's copy with superinstructions written in (`compiler::fuse`),
+    /// which the VM keeps alive as long as this function. The JIT compiles
+    /// `proto.code`.
     pub code: *const crate::bytecode::Op,
     pub consts: Vec<Value>,
     /// `children[i]` is the runtime function of `proto.protos[i]`.

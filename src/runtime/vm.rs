@@ -18,6 +18,11 @@
 //! the stack top back (`sync!`), so the GC sees exactly the live slots and
 //! errors see the right line. Operators take an int fast path inline and
 //! otherwise call the shared semantics in [`super::ops`].
+//!
+//! The loop runs the VM's own copy of each function's code, in which common
+//! instruction sequences start with a superinstruction that runs the whole
+//! sequence in one dispatch when its operands are ints (see
+//! `crate::compiler::fuse`).
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
@@ -84,6 +89,10 @@ pub struct Vm {
     /// function's address (held by closures and frames) never moves.
     #[allow(clippy::vec_box)]
     functions: Vec<Box<FuncObj>>,
+    /// The interpreter's copy of each function's code, with
+    /// superinstructions (see `crate::compiler::fuse`); each function's
+    /// `code` points into one of these.
+    fused_code: Vec<Box<[Op]>>,
     /// String constants by content: every function that names `"x"` gets
     /// the same string object, so field names compare by pointer (see
     /// `Map::get_hinted`). Each is some function's constant, and functions
@@ -146,6 +155,7 @@ impl Vm {
             globals: Vec::new(),
             global_names: Vec::new(),
             functions: Vec::new(),
+            fused_code: Vec::new(),
             constant_strings: HashMap::new(),
             byte_strings,
             temp_roots: Vec::new(),
@@ -338,6 +348,9 @@ impl Vm {
     pub(crate) fn load_function(&mut self, proto: &Rc<FunctionProto>) -> *const FuncObj {
         verify(proto, self.globals.len());
         let mut boxed = Box::new(FuncObj::new(proto, Vec::with_capacity(proto.consts.len())));
+        let fused: Box<[Op]> = crate::compiler::fuse(&proto.code).into();
+        boxed.code = fused.as_ptr();
+        self.fused_code.push(fused);
         let ptr: *mut FuncObj = &mut *boxed;
         // Registered first, so constants made below are roots at once.
         self.functions.push(boxed);
@@ -433,7 +446,6 @@ impl Vm {
     #[allow(clippy::too_many_lines)]
     pub(crate) fn execute(&mut self) -> Result<Value, RuntimeError> {
         let entry_depth = self.frames.len() - 1;
-        let interrupt = self.opts.interrupt.clone();
 
         // SAFETY: the whole loop relies on these invariants:
         // - `verify` checked at load time that every slot, constant, global,
@@ -449,11 +461,19 @@ impl Vm {
         //   (roots), and `sync!` runs before anything that can collect.
         unsafe {
             let mut frame = *self.frames.last().unwrap_unchecked();
-            let mut closure = frame.closure;
-            // The running function, derived from `closure` when needed.
+            // The running function (its code, constants, hotness). Its
+            // closure, needed only for upvalues, is re-read from the frame
+            // record: every value live across the loop's calls costs a
+            // register the hot state (ip, sp, base) would otherwise lose.
+            let mut func: *const FuncObj = (*frame.closure).func;
             macro_rules! func {
                 () => {
-                    (&*(*closure).func)
+                    (&*func)
+                };
+            }
+            macro_rules! closure {
+                () => {
+                    (&*self.frames.last().unwrap_unchecked().closure)
                 };
             }
             let mut base: *mut Value = self.stack.as_ptr().add(frame.base);
@@ -520,7 +540,7 @@ impl Vm {
             macro_rules! enter_top_frame {
                 () => {{
                     frame = *self.frames.last().unwrap_unchecked();
-                    closure = frame.closure;
+                    func = (*frame.closure).func;
                     base = stack!().add(frame.base);
                     ip = code!().add(frame.pc);
                 }};
@@ -530,9 +550,8 @@ impl Vm {
                 ($target:expr) => {{
                     let f = func!();
                     f.hotness.set(f.hotness.get().saturating_add(1));
-                    if interrupt.load(Ordering::Relaxed) {
-                        interrupt.store(false, Ordering::Relaxed);
-                        throw!(self.interrupt_message());
+                    if let Some(m) = self.take_interrupt() {
+                        throw!(m);
                     }
                     ip = code!().add($target as usize);
                     // JIT hook: on-stack replacement at a hot loop header.
@@ -615,6 +634,152 @@ impl Vm {
                 }};
             }
 
+            // ---- superinstructions (see `crate::compiler::fuse`) ----------
+            // `ip` points past the superinstruction, at the second
+            // instruction of its sequence. The fast path runs the whole
+            // sequence and skips the rest of it; the slow path does what
+            // the sequence's first instruction (a push) does and goes on
+            // with the second.
+
+            // `GetLocal2 a b; op`, then with `$dst` `SetLocal dst`.
+            macro_rules! locals_arith {
+                ($a:expr, $b:expr, $method:ident) => {{
+                    let (x, y) = (*base.add($a as usize), *base.add($b as usize));
+                    if x.tag == TAG_INT && y.tag == TAG_INT {
+                        push!(Value::int(x.as_int().$method(y.as_int())));
+                        ip = ip.add(1);
+                    } else {
+                        push!(x);
+                        push!(y);
+                    }
+                }};
+                ($a:expr, $b:expr, $method:ident, $dst:expr) => {{
+                    let (x, y) = (*base.add($a as usize), *base.add($b as usize));
+                    if x.tag == TAG_INT && y.tag == TAG_INT {
+                        *base.add($dst as usize) = Value::int(x.as_int().$method(y.as_int()));
+                        ip = ip.add(2);
+                    } else {
+                        push!(x);
+                        push!(y);
+                    }
+                }};
+            }
+            // `GetLocal slot; op`: `x -> x op local`.
+            macro_rules! local_arith {
+                ($slot:expr, $method:ident) => {{
+                    let (x, y) = (top!(), *base.add($slot as usize));
+                    if x.tag == TAG_INT && y.tag == TAG_INT {
+                        *sp.sub(1) = Value::int(x.as_int().$method(y.as_int()));
+                        ip = ip.add(1);
+                    } else {
+                        push!(y);
+                    }
+                }};
+            }
+            // `GetLocal slot; AddInt v` and the like, then with `$dst`
+            // `SetLocal dst`.
+            macro_rules! local_int {
+                ($slot:expr, $v:expr, $method:ident) => {{
+                    let x = *base.add($slot as usize);
+                    if x.tag == TAG_INT {
+                        push!(Value::int(x.as_int().$method($v as i64)));
+                        ip = ip.add(1);
+                    } else {
+                        push!(x);
+                    }
+                }};
+                ($slot:expr, $v:expr, $method:ident, $dst:expr) => {{
+                    let x = *base.add($slot as usize);
+                    if x.tag == TAG_INT {
+                        *base.add($dst as usize) = Value::int(x.as_int().$method($v as i64));
+                        ip = ip.add(2);
+                    } else {
+                        push!(x);
+                    }
+                }};
+            }
+            // `GetLocal2 a b; JumpIfNot<op> target`. For ints `==` is `==`
+            // on the payloads, like `equal!`.
+            macro_rules! compare_locals_jump {
+                ($a:expr, $b:expr, $target:expr, $op:tt) => {{
+                    let (x, y) = (*base.add($a as usize), *base.add($b as usize));
+                    if x.tag == TAG_INT && y.tag == TAG_INT {
+                        ip = if x.as_int() $op y.as_int() {
+                            ip.add(1)
+                        } else {
+                            code!().add($target as usize)
+                        };
+                    } else {
+                        push!(x);
+                        push!(y);
+                    }
+                }};
+            }
+            // `Int v; JumpIfNot<op> target`: `x -> `.
+            macro_rules! compare_int_jump {
+                ($v:expr, $target:expr, $op:tt) => {{
+                    let x = top!();
+                    if x.tag == TAG_INT {
+                        sp = sp.sub(1);
+                        ip = if x.as_int() $op $v as i64 {
+                            ip.add(1)
+                        } else {
+                            code!().add($target as usize)
+                        };
+                    } else {
+                        push!(Value::int($v as i64));
+                    }
+                }};
+            }
+            // `Add`, with string concatenation inline.
+            macro_rules! add {
+                () => {{
+                    let b = pop!();
+                    let a = top!();
+                    let r = if a.tag == TAG_INT && b.tag == TAG_INT {
+                        Value::int(a.as_int().wrapping_add(b.as_int()))
+                    } else if a.tag == TAG_STRING && b.tag == TAG_STRING {
+                        tri!(self.heap.check_size(str_len(a) + str_len(b)));
+                        let bytes = ops::concat_bytes(a, b);
+                        sync!();
+                        self.alloc_string(bytes)
+                    } else {
+                        tri!(ops::add(a, b))
+                    };
+                    *sp.sub(1) = r;
+                }};
+            }
+            // `GetLocal slot; Int v; JumpIfNot<op> target`.
+            macro_rules! compare_local_int_jump {
+                ($slot:expr, $v:expr, $target:expr, $op:tt) => {{
+                    let x = *base.add($slot as usize);
+                    if x.tag == TAG_INT {
+                        ip = if x.as_int() $op $v as i64 {
+                            ip.add(2)
+                        } else {
+                            code!().add($target as usize)
+                        };
+                    } else {
+                        push!(x);
+                    }
+                }};
+            }
+            // Leaves the frame with `result` (`Return` after its pop).
+            macro_rules! return_value {
+                ($result:expr) => {{
+                    let result: Value = $result;
+                    self.close_upvals(base);
+                    self.frames.pop();
+                    sp = base;
+                    push!(result);
+                    if self.frames.len() == entry_depth {
+                        sync!();
+                        return Ok(result);
+                    }
+                    enter_top_frame!();
+                }};
+            }
+
             loop {
                 let op = *ip;
                 ip = ip.add(1);
@@ -635,15 +800,16 @@ impl Vm {
                     Op::GetLocal { slot } => push!(*base.add(slot as usize)),
                     Op::SetLocal { slot } => *base.add(slot as usize) = pop!(),
                     Op::GetLocal2 { a, b } => {
-                        push!(*base.add(a as usize));
-                        push!(*base.add(b as usize));
+                        copy_value(sp, base.add(a as usize));
+                        copy_value(sp.add(1), base.add(b as usize));
+                        sp = sp.add(2);
                     }
                     Op::GetUpval { idx } => {
-                        let u = *(&*closure).upvals.get_unchecked(idx as usize);
+                        let u = *closure!().upvals.get_unchecked(idx as usize);
                         push!(*(*u).location);
                     }
                     Op::SetUpval { idx } => {
-                        let u = *(&*closure).upvals.get_unchecked(idx as usize);
+                        let u = *closure!().upvals.get_unchecked(idx as usize);
                         *(*u).location = pop!();
                     }
                     Op::GetGlobal { g } => {
@@ -664,21 +830,7 @@ impl Vm {
                     Op::GetBuiltin { b } => push!(Value::builtin(b)),
                     Op::CloseUpvals { slot } => self.close_upvals(base.add(slot as usize)),
 
-                    Op::Add => {
-                        let b = pop!();
-                        let a = top!();
-                        let r = if a.tag == TAG_INT && b.tag == TAG_INT {
-                            Value::int(a.as_int().wrapping_add(b.as_int()))
-                        } else if a.tag == TAG_STRING && b.tag == TAG_STRING {
-                            tri!(self.heap.check_size(str_len(a) + str_len(b)));
-                            let bytes = ops::concat_bytes(a, b);
-                            sync!();
-                            self.alloc_string(bytes)
-                        } else {
-                            tri!(ops::add(a, b))
-                        };
-                        *sp.sub(1) = r;
-                    }
+                    Op::Add => add!(),
                     Op::Sub => int_binary!(wrapping_sub, ops::sub),
                     Op::Mul => int_binary!(wrapping_mul, ops::mul),
                     Op::Div => binary!(
@@ -837,7 +989,7 @@ impl Vm {
                                 if d.is_local {
                                     self.capture_upval(base.add(d.index as usize))
                                 } else {
-                                    *(&*closure).upvals.get_unchecked(d.index as usize)
+                                    *closure!().upvals.get_unchecked(d.index as usize)
                                 }
                             })
                             .collect();
@@ -883,7 +1035,7 @@ impl Vm {
                                 sp = callee_slot.add(1);
                                 continue;
                             }
-                            closure = c;
+                            func = (*c).func;
                             base = callee_slot;
                             ip = code!();
                         } else if callee.tag == TAG_BUILTIN {
@@ -898,18 +1050,7 @@ impl Vm {
                             throw!(format!("cannot call {}", callee.type_name()));
                         }
                     }
-                    Op::Return => {
-                        let result = pop!();
-                        self.close_upvals(base);
-                        self.frames.pop();
-                        sp = base;
-                        push!(result);
-                        if self.frames.len() == entry_depth {
-                            sync!();
-                            return Ok(result);
-                        }
-                        enter_top_frame!();
-                    }
+                    Op::Return => return_value!(pop!()),
 
                     Op::NewArray { n } => {
                         sync!();
@@ -975,19 +1116,118 @@ impl Vm {
                         let obj = pop!();
                         tri!(ops::set_field(obj, name, v, hint));
                     }
+
+                    Op::AddLocals { a, b } => locals_arith!(a, b, wrapping_add),
+                    Op::SubLocals { a, b } => locals_arith!(a, b, wrapping_sub),
+                    Op::MulLocals { a, b } => locals_arith!(a, b, wrapping_mul),
+                    Op::AddLocal { slot } => local_arith!(slot, wrapping_add),
+                    Op::SubLocal { slot } => local_arith!(slot, wrapping_sub),
+                    Op::MulLocal { slot } => local_arith!(slot, wrapping_mul),
+                    Op::AddLocalsTo { a, b, dst } => locals_arith!(a, b, wrapping_add, dst),
+                    Op::SubLocalsTo { a, b, dst } => locals_arith!(a, b, wrapping_sub, dst),
+                    Op::MulLocalsTo { a, b, dst } => locals_arith!(a, b, wrapping_mul, dst),
+                    Op::AddLocalInt { slot, v } => local_int!(slot, v, wrapping_add),
+                    Op::SubLocalInt { slot, v } => local_int!(slot, v, wrapping_sub),
+                    Op::ModLocalInt { slot, v } => {
+                        let x = *base.add(slot as usize);
+                        // `% 0` is left to `ModInt` and its error.
+                        if x.tag == TAG_INT && v != 0 {
+                            push!(Value::int(x.as_int().wrapping_rem(v as i64)));
+                            ip = ip.add(1);
+                        } else {
+                            push!(x);
+                        }
+                    }
+                    Op::AddLocalIntTo { src, dst, v } => local_int!(src, v, wrapping_add, dst),
+                    Op::SubLocalIntTo { src, dst, v } => local_int!(src, v, wrapping_sub, dst),
+                    Op::JumpIfNotLtLocals { a, b, target } => compare_locals_jump!(a, b, target, <),
+                    Op::JumpIfNotLeLocals { a, b, target } => {
+                        compare_locals_jump!(a, b, target, <=)
+                    }
+                    Op::JumpIfNotGtLocals { a, b, target } => compare_locals_jump!(a, b, target, >),
+                    Op::JumpIfNotGeLocals { a, b, target } => {
+                        compare_locals_jump!(a, b, target, >=)
+                    }
+                    Op::JumpIfNotEqLocals { a, b, target } => {
+                        compare_locals_jump!(a, b, target, ==)
+                    }
+                    Op::JumpIfNotNeLocals { a, b, target } => {
+                        compare_locals_jump!(a, b, target, !=)
+                    }
+                    Op::JumpIfNotLtInt { v, target } => compare_int_jump!(v, target, <),
+                    Op::JumpIfNotLeInt { v, target } => compare_int_jump!(v, target, <=),
+                    Op::JumpIfNotGtInt { v, target } => compare_int_jump!(v, target, >),
+                    Op::JumpIfNotGeInt { v, target } => compare_int_jump!(v, target, >=),
+                    Op::JumpIfNotEqInt { v, target } => compare_int_jump!(v, target, ==),
+                    Op::JumpIfNotNeInt { v, target } => compare_int_jump!(v, target, !=),
+                    Op::GetIndexLocals { a, b } => {
+                        let (x, i) = (*base.add(a as usize), *base.add(b as usize));
+                        if x.tag == TAG_ARRAY && i.tag == TAG_INT {
+                            let items = array_obj(x).items.as_slice();
+                            if let Some(&v) = items.get(i.as_int() as u64 as usize) {
+                                push!(v);
+                                ip = ip.add(1);
+                                continue;
+                            }
+                        }
+                        push!(x);
+                        push!(i);
+                    }
+                    Op::ReturnLocal { slot } => return_value!(*base.add(slot as usize)),
+                    Op::AddReturn => {
+                        let (a, b) = (*sp.sub(2), *sp.sub(1));
+                        if a.tag == TAG_INT && b.tag == TAG_INT {
+                            return_value!(Value::int(a.as_int().wrapping_add(b.as_int())));
+                        } else {
+                            add!();
+                        }
+                    }
+                    Op::JumpIfNotLtLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, <)
+                    }
+                    Op::JumpIfNotLeLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, <=)
+                    }
+                    Op::JumpIfNotGtLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, >)
+                    }
+                    Op::JumpIfNotGeLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, >=)
+                    }
+                    Op::JumpIfNotEqLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, ==)
+                    }
+                    Op::JumpIfNotNeLocalInt { slot, v, target } => {
+                        compare_local_int_jump!(slot, v, target, !=)
+                    }
                 }
             }
         }
     }
 }
 
-/// The stack index of a frame base pointer.
-#[inline]
+/// Copies a value as two 8-byte moves. A local is often read right after
+/// a fused instruction wrote it as two 8-byte stores (tag, payload), and
+/// the CPU cannot forward those to the one 16-byte load a plain copy
+/// compiles to: the load would stall until both stores retire.
+#[inline(always)]
+unsafe fn copy_value(dst: *mut Value, src: *const Value) {
+    // SAFETY: the caller passes valid slots. Volatile keeps the two loads
+    // from being merged into one.
+    unsafe {
+        let tag = std::ptr::read_volatile(&raw const (*src).tag);
+        let payload = std::ptr::read_volatile(&raw const (*src).payload);
+        dst.write(Value { tag, payload });
+    }
+}
+
 /// The length of a string value.
 fn str_len(v: Value) -> usize {
     super::heap::str_bytes(v).len()
 }
 
+/// The stack index of a frame base pointer.
+#[inline]
 fn frame_base_index(vm: &Vm, base: *mut Value) -> usize {
     // SAFETY: `base` points into the VM stack.
     unsafe { base.offset_from(vm.stack.as_ptr()) as usize }
@@ -1029,6 +1269,8 @@ fn verify(proto: &FunctionProto, n_globals: usize) {
         "{name}: code must end in a return or jump"
     );
     for op in &proto.code {
+        // The VM adds superinstructions itself, after this check.
+        assert!(op.expand().is_none(), "{name}: superinstruction {op:?}");
         // Range loops use two slots, `for in` two slots.
         let slot_span = match op {
             Op::ForRangePrep { .. } | Op::ForRangeNext { .. } | Op::ForInPrep { .. } => 2,
