@@ -26,16 +26,19 @@
 //! interpreter's own semantics.
 //!
 //! Status protocol: a helper returns 0 or 1 in `rax`; on 1 the code jumps to
-//! the shared error exit, which returns 1 to the caller. `Return` stores the
-//! result in `base[0]` (where the caller expects it), pops the frame record
-//! (inline, or via `jit_return` when open upvalues may point into the
-//! frame) and returns 0.
+//! the shared error exit, which unwinds every compiled frame at once and
+//! returns 1 from the innermost external entry (`Compiler::emit_error_exit`).
+//! `Return` stores the result in `base[0]` (where the caller expects it),
+//! pops the frame record (inline, or via `jit_return` when open upvalues
+//! may point into the frame) and returns; compiled callers test nothing
+//! after a call.
 
 use std::sync::atomic::AtomicBool;
 
 use super::analysis::{Analysis, analyze};
 use super::asm::jit_asm;
 use super::asm::prelude::*;
+use super::divide::{self, ModBy};
 use super::helpers::{self, Helper};
 use super::tier::{CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
 use crate::bytecode::Op;
@@ -54,7 +57,12 @@ use crate::runtime::vm::{
 
 /// Where a compiled function's internal entry starts (see
 /// `Compiler::emit_entry`): compiled callers call `entry + INTERNAL_ENTRY`.
-pub const INTERNAL_ENTRY: usize = 96;
+pub const INTERNAL_ENTRY: usize = 128;
+
+/// Where the external entry keeps its frame limit (`Compiler::emit_frame_limit`):
+/// its one spill slot, `[rbp + FRAME_LIMIT]`. `rbp` is the innermost
+/// external entry's frame pointer wherever compiled code runs.
+const FRAME_LIMIT: i32 = -48;
 
 /// Addresses compiled code embeds as immediates.
 pub struct Env {
@@ -100,6 +108,7 @@ pub fn compile(func: &FuncObj, env: &Env) -> Result<Output, String> {
         osr_entry,
         pc: 0,
         pending: Vec::new(),
+        cached: None,
         offsets: Vec::new(),
         cold: Vec::new(),
         cold_offsets: Vec::new(),
@@ -168,6 +177,20 @@ enum Operand {
     Int(i32),
 }
 
+/// An int operator's fast path ends with its result in `rax` as well as
+/// in its slot. If the next instruction that emits code reads that slot
+/// as its first operand (`i * j + j`, then `x % 3`, then `== 0`), it
+/// skips the slot's tag check and load. The operator's slow paths end
+/// at `generic` instead, where the value may be anything: there, the
+/// consumer's check and load happen out of line (`Compiler::first_in_rax`).
+/// Any other instruction, or a jump target, first binds `generic` where
+/// it starts (`Compiler::drop_cached`), so both paths meet as before.
+#[derive(Clone, Copy)]
+struct Cached {
+    slot: u32,
+    generic: DynamicLabel,
+}
+
 struct Compiler<'a> {
     ops: Ops,
     func: &'a FuncObj,
@@ -184,6 +207,9 @@ struct Compiler<'a> {
     /// Deferred pushes: the top `pending.len()` operand-stack entries, not
     /// yet written to their slots (see [`Operand`]).
     pending: Vec<Operand>,
+    /// The int result the previous instruction left in `rax` (see
+    /// [`Cached`]).
+    cached: Option<Cached>,
     offsets: Vec<(usize, usize)>,
     /// Out-of-line code (see [`Compiler::cold`]), with the pc it belongs to.
     cold: Vec<(usize, ColdPath<'a>)>,
@@ -199,25 +225,28 @@ impl<'a> Compiler<'a> {
     /// * The **external entry** (offset 0, the `Entry` signature) is how
     ///   Rust calls in: a full System V prologue saves the callee-saved
     ///   registers, loads the VM registers (`r_vm`, `r_aux`, `r_consts`,
-    ///   and the frame count into `r_keep`), calls the OSR entry, writes
-    ///   the frame count back after a normal return and restores
-    ///   everything. It is padded to [`INTERNAL_ENTRY`] bytes.
+    ///   and the frame count into `r_keep`), stores the frame limit in its
+    ///   spill slot (`emit_frame_limit`), calls the OSR entry, and after
+    ///   the (normal) return writes the frame count back, sets status 0
+    ///   and restores everything. It is padded to [`INTERNAL_ENTRY`] bytes.
     /// * The **internal entry** (offset [`INTERNAL_ENTRY`]) is how compiled
     ///   code calls compiled code: the VM registers are already loaded and
-    ///   stay loaded, so it only saves the caller's `r_base` (the one VM
-    ///   register that differs per frame) and sets its own from `rsi`, then
-    ///   falls into the first instruction. Returns pop `r_base` and `ret`
-    ///   with the status in `eax`.
+    ///   stay loaded, and the caller has moved `r_base` (the one VM
+    ///   register that differs per frame) to the callee's base itself; it
+    ///   moves it back after the call. The entry only keeps rsp aligned and
+    ///   falls into the first instruction. Returns are `add rsp, 8; ret`.
     /// * The **OSR entry** (after the body, see `emit_osr_entry`) does the
-    ///   same and then dispatches on the entry `pc` in `rdx` (0, or a loop
-    ///   header for OSR). Only the external entry uses it, so calls between
-    ///   compiled functions never pay for the dispatch.
+    ///   same, sets `r_base` from `rsi`, and dispatches on the entry `pc`
+    ///   in `rdx` (0, or a loop header for OSR). Only the external entry
+    ///   uses it, so calls between compiled functions never pay for the
+    ///   dispatch.
     ///
     /// Stack alignment: the external entry leaves rsp 16-byte aligned, the
-    /// `call` pushes 8 bytes and `push r_base` 8 more, so templates run with
-    /// rsp aligned, as helper calls need, and so do nested internal calls.
+    /// `call` pushes 8 bytes and the entry subtracts 8 more, so templates
+    /// run with rsp aligned, as helper calls need, and so do nested
+    /// internal calls: each costs exactly 16 bytes.
     fn emit_entry(&mut self) {
-        emit_prologue(&mut self.ops, 0);
+        emit_prologue(&mut self.ops, 1);
         let ctx = self.env.ctx as i64;
         let osr = self.osr_entry;
         emit!(self
@@ -225,12 +254,14 @@ impl<'a> Compiler<'a> {
             ; mov r_aux, QWORD ctx
             ; mov r_consts, [r_aux]
             ; mov r_keep, [r_vm + VM_FRAMES_LEN as i32]
+        );
+        self.emit_frame_limit();
+        emit!(self
             ; call =>osr
-            // After an error the frame stack is left as the error saw it.
-            ; test eax, eax
-            ; jnz >leave
+            // Only normal returns come back here: errors unwind straight
+            // to the epilogue (`emit_error_exit`).
             ; mov [r_vm + VM_FRAMES_LEN as i32], r_keep
-            ; leave:
+            ; xor eax, eax
         );
         emit_epilogue(&mut self.ops);
         let used = self.ops.offset().0;
@@ -241,8 +272,32 @@ impl<'a> Compiler<'a> {
         let internal = self.internal_entry;
         emit!(self
             ; =>internal
-            ; push r_base
-            ; mov r_base, rsi
+            ; sub rsp, 8
+        );
+    }
+
+    /// Stores at `[rbp + FRAME_LIMIT]` the frame count at which inline
+    /// calls take the slow path: `MAX_FRAMES`, or less if the native stack
+    /// budget would run out first. Every compiled-to-compiled call below
+    /// this external entry uses exactly 16 bytes of native stack (return
+    /// address and alignment) and one frame record, so "`rsp` stays above
+    /// `JitCtx::native_stack_limit`" is "the frame count stays below
+    /// today's count plus (`rsp` - limit) / 16": one compare checks both.
+    /// It errs on the safe side (a few frames of slack); the slow path,
+    /// `jit_call`, does the exact checks and raises `stack overflow`.
+    fn emit_frame_limit(&mut self) {
+        debug_assert_eq!(FRAME_LIMIT, spill_slot(0));
+        emit!(self
+            ; lea rax, [rsp - 64]                                 // slack
+            ; xor ecx, ecx
+            ; sub rax, [r_aux + CTX_NATIVE_STACK_LIMIT as i32]
+            ; cmovb rax, rcx                                      // no room at all
+            ; shr rax, 4
+            ; add rax, r_keep
+            ; mov ecx, MAX_FRAMES as i32
+            ; cmp rax, rcx
+            ; cmova rax, rcx
+            ; mov [rbp + FRAME_LIMIT], rax
         );
     }
 
@@ -252,7 +307,7 @@ impl<'a> Compiler<'a> {
         let (osr, start) = (self.osr_entry, self.labels[0]);
         emit!(self
             ; =>osr
-            ; push r_base
+            ; sub rsp, 8
             ; mov r_base, rsi
             ; test rdx, rdx
             ; jz =>start
@@ -264,9 +319,9 @@ impl<'a> Compiler<'a> {
         emit!(self ; ud2);
     }
 
-    /// Leaves through the internal entry's exit with status `eax`.
+    /// A normal return from the internal (or OSR) entry.
     fn emit_internal_return(&mut self) {
-        emit!(self ; pop r_base ; ret);
+        emit!(self ; add rsp, 8 ; ret);
     }
 
     fn emit_body(&mut self) {
@@ -274,6 +329,9 @@ impl<'a> Compiler<'a> {
         let mut pc = 0;
         while pc < code.len() {
             self.pc = pc;
+            if !self.keeps_cached(pc) {
+                self.drop_cached();
+            }
             if let Op::ForRangeNext { .. } = code[pc] {
                 // It drops every entry above its hidden locals, and paths
                 // may reach it at different depths: deferred entries are
@@ -291,6 +349,7 @@ impl<'a> Compiler<'a> {
                 None => 1, // unreachable
             };
         }
+        self.drop_cached();
     }
 
     /// Queues code to be emitted after the body ([`Self::emit_cold`]), so
@@ -314,11 +373,18 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// The shared error exit: return status 1 to the caller.
+    /// The shared error exit: unwinds every compiled frame up to the
+    /// innermost external entry and returns status 1 from it. `rbp` is
+    /// that entry's frame pointer (internal entries, templates and Rust
+    /// helpers all preserve it), so its epilogue discards whatever the
+    /// internal calls pushed and restores the callee-saved registers. The
+    /// error is already parked in `vm.jit_error`, and the frame stack is
+    /// left as the error saw it. So compiled callers never test a status
+    /// after calling compiled code.
     fn emit_error_exit(&mut self) {
         let l = self.error_exit;
         emit!(self ; =>l ; mov eax, 1);
-        self.emit_internal_return();
+        emit_epilogue(&mut self.ops);
     }
 
     /// For an operator whose result would be popped straight into a local
@@ -541,6 +607,103 @@ impl<'a> Compiler<'a> {
         emit!(self ; test rax, rax ; jnz =>err);
     }
 
+    // ---- the int result in `rax` (see `Cached`) ------------------------------
+
+    /// Whether instruction `pc` may use the previous instruction's result
+    /// in `rax`: it emits no code (a deferred push) or it is an int
+    /// operator or comparison that checks (`first_in_rax`), and no jump
+    /// lands on it.
+    fn keeps_cached(&self, pc: usize) -> bool {
+        use Op::*;
+        let op = self.func.proto.code[pc];
+        let reads_it = matches!(
+            op,
+            GetLocal { .. }
+                | GetLocal2 { .. }
+                | Int { .. }
+                | Add
+                | Sub
+                | Mul
+                | AddInt { .. }
+                | SubInt { .. }
+                | ModInt { .. }
+                | Eq
+                | Ne
+                | Lt
+                | Le
+                | Gt
+                | Ge
+                | JumpIfNotLt { .. }
+                | JumpIfNotLe { .. }
+                | JumpIfNotGt { .. }
+                | JumpIfNotGe { .. }
+                | JumpIfNotEq { .. }
+                | JumpIfNotNe { .. }
+        );
+        // None of these emits code before `operands_with_cache` decides
+        // (they read deferred entries, so `emit_op` flushes nothing first):
+        // the slow paths' rejoin point never skips code.
+        debug_assert!(!reads_it || uses_deferred_entries(op));
+        reads_it && !self.analysis.is_target[pc] && self.analysis.depth[pc].is_some()
+    }
+
+    /// Ends an int operator's fast path whose result (slot `s`) is in
+    /// `rax`; its slow paths continue at `done`. With a fused `Return`
+    /// (`d` is the operator's depth) the return's code follows instead.
+    fn leave_in_rax(&mut self, s: u32, done: DynamicLabel, d: u32) {
+        if let Some(Op::Return) = self.func.proto.code.get(self.pc + 1)
+            && self.can_fuse_next()
+        {
+            emit!(self ; =>done);
+            self.fused_return_tail(d);
+        } else {
+            self.cached = Some(Cached {
+                slot: s,
+                generic: done,
+            });
+        }
+    }
+
+    /// The fast and slow paths of the previous operator meet here.
+    fn drop_cached(&mut self) {
+        if let Some(c) = self.cached.take() {
+            emit!(self ; =>c.generic);
+        }
+    }
+
+    /// [`Self::take_operands`] for an instruction that may use the cached
+    /// result: keeps it only if taking the operands emits no code (no
+    /// deferred entries below them to write out).
+    fn operands_with_cache(&mut self, d: u32, n: usize) -> (Vec<Operand>, Option<Cached>) {
+        let cached = if self.pending.len() <= n {
+            self.cached.take()
+        } else {
+            self.drop_cached();
+            None
+        };
+        (self.take_operands(d, n), cached)
+    }
+
+    /// Whether the first operand `a` is the cached result, already checked
+    /// and in `rax`. If so, the producer's slow paths get the check and
+    /// load out of line and rejoin here; if not, both paths meet here.
+    fn first_in_rax(&mut self, cached: Option<Cached>, a: Operand, not_int: DynamicLabel) -> bool {
+        let Some(c) = cached else { return false };
+        if !matches!(a, Operand::Slot(s) if s == c.slot) {
+            emit!(self ; =>c.generic);
+            return false;
+        }
+        let join = self.ops.new_dynamic_label();
+        emit!(self ; =>join);
+        self.cold(move |k| {
+            emit!(k ; =>c.generic);
+            k.guard_int(a, not_int);
+            k.load_int(a);
+            emit!(k ; jmp =>join);
+        });
+        true
+    }
+
     // ---- deferred pushes (see `Operand`) --------------------------------------
 
     /// Notes a push without emitting code.
@@ -739,14 +902,18 @@ impl<'a> Compiler<'a> {
     /// the language does), and the helper for everything else. The result
     /// goes to slot `d-2`.
     fn emit_int_arith(&mut self, op: Op, d: u32) -> usize {
-        let ops = self.take_operands(d, 2);
+        let (ops, cached) = self.operands_with_cache(d, 2);
         let (a, b) = (ops[0], ops[1]);
         let local = self.result_local();
-        let dst = slot(local.unwrap_or(d - 2));
         let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        self.guard_int(a, not_ints);
+        let a_in_rax = self.first_in_rax(cached, a, not_ints);
+        if !a_in_rax {
+            self.guard_int(a, not_ints);
+        }
         self.guard_int(b, not_ints);
-        self.load_int(a);
+        if !a_in_rax {
+            self.load_int(a);
+        }
         match (op, b) {
             (Op::Add, Operand::Int(i)) => emit!(self ; add rax, i),
             (Op::Sub, Operand::Int(i)) => emit!(self ; sub rax, i),
@@ -759,13 +926,9 @@ impl<'a> Compiler<'a> {
             (Op::BitOr, Operand::Slot(s)) => emit!(self ; or rax, [r_base + slot(s) + 8]),
             (_, Operand::Slot(s)) => emit!(self ; xor rax, [r_base + slot(s) + 8]),
         }
-        emit!(self
-            ; mov QWORD [r_base + dst], TAG_INT as i32
-            ; mov [r_base + dst + 8], rax
-            ; =>done
-        );
+        self.store_int(local.unwrap_or(d - 2), &[a, b]);
+        self.leave_in_rax(local.unwrap_or(d - 2), done, d);
         let consumed = if local.is_some() { 2 } else { 1 };
-        self.fused_return_tail(d);
         self.cold(move |c| {
             emit!(c ; =>not_ints);
             if matches!(op, Op::Add | Op::Sub | Op::Mul) {
@@ -786,6 +949,20 @@ impl<'a> Compiler<'a> {
             emit!(c ; jmp =>done);
         });
         consumed
+    }
+
+    /// Slot `s` = the int in `rax`. The tag store is skipped when `s` is
+    /// one of the operands this instruction's guards just found to be an
+    /// int (`total += x`, `i = i + 1`): its tag is already right.
+    fn store_int(&mut self, s: u32, guarded: &[Operand]) {
+        let o = slot(s);
+        if !guarded
+            .iter()
+            .any(|g| matches!(g, Operand::Slot(t) if *t == s))
+        {
+            emit!(self ; mov QWORD [r_base + o], TAG_INT as i32);
+        }
+        emit!(self ; mov [r_base + o + 8], rax);
     }
 
     /// The float path's operands: `xmm0` = slot `a`, `xmm1` = slot `b`,
@@ -873,12 +1050,15 @@ impl<'a> Compiler<'a> {
     /// inline; `% v` only when `v` is a positive constant, where `idiv`
     /// can neither trap nor overflow. The helper does the rest.
     fn emit_int_immediate(&mut self, op: Op, d: u32, v: i32) -> usize {
-        let x = self.take_operands(d, 1)[0];
+        let (ops, cached) = self.operands_with_cache(d, 1);
+        let x = ops[0];
         let local = self.result_local();
-        let dst = slot(local.unwrap_or(d - 1));
         let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        self.guard_int(x, not_ints);
-        self.load_int(x);
+        let store = self.ops.new_dynamic_label();
+        if !self.first_in_rax(cached, x, not_ints) {
+            self.guard_int(x, not_ints);
+            self.load_int(x);
+        }
         let kind = match op {
             Op::AddInt { .. } => {
                 emit!(self ; add rax, v);
@@ -889,7 +1069,7 @@ impl<'a> Compiler<'a> {
                 helpers::IMM_SUB
             }
             _ if v > 0 => {
-                emit!(self ; mov ecx, v ; cqo ; idiv rcx ; mov rax, rdx);
+                self.emit_mod_positive(v, store);
                 helpers::IMM_MOD
             }
             // `% 0` (an error) and `% -n`: always the helper.
@@ -898,13 +1078,10 @@ impl<'a> Compiler<'a> {
                 helpers::IMM_MOD
             }
         };
-        emit!(self
-            ; mov QWORD [r_base + dst], TAG_INT as i32
-            ; mov [r_base + dst + 8], rax
-            ; =>done
-        );
+        emit!(self ; =>store);
+        self.store_int(local.unwrap_or(d - 1), &[x]);
+        self.leave_in_rax(local.unwrap_or(d - 1), done, d + 1);
         let consumed = if local.is_some() { 2 } else { 1 };
-        self.fused_return_tail(d + 1);
         self.cold(move |c| {
             emit!(c ; =>not_ints);
             c.materialize(x, d - 1);
@@ -913,6 +1090,42 @@ impl<'a> Compiler<'a> {
             emit!(c ; jmp =>done);
         });
         consumed
+    }
+
+    /// `rax = rax % v` for an int `rax` and a constant `v > 0`, continuing
+    /// at `store`. A non-negative dividend avoids `idiv` (tens of cycles):
+    /// a mask for a power of two, else a multiplication by a precomputed
+    /// reciprocal ([`divide`]). A negative one takes `idiv` out of line
+    /// (`% v` with `v > 0` can neither trap nor overflow).
+    fn emit_mod_positive(&mut self, v: i32, store: DynamicLabel) {
+        let Some(by) = divide::mod_by(v as u64) else {
+            emit!(self ; mov ecx, v ; cqo ; idiv rcx ; mov rax, rdx);
+            return;
+        };
+        let negative = self.ops.new_dynamic_label();
+        emit!(self ; test rax, rax ; js =>negative);
+        match by {
+            ModBy::Mask(mask) => emit!(self ; and rax, mask as i32),
+            ModBy::Magic { magic, shift } => emit!(self
+                ; mov rcx, rax
+                ; mov rdx, QWORD magic as i64
+                ; mul rdx                     // rdx = high 64 bits of x * magic
+                ; shr rdx, shift as i8        // the quotient
+                ; imul rdx, rdx, v
+                ; mov rax, rcx
+                ; sub rax, rdx
+            ),
+        }
+        self.cold(move |c| {
+            emit!(c
+                ; =>negative
+                ; mov ecx, v
+                ; cqo
+                ; idiv rcx
+                ; mov rax, rdx
+                ; jmp =>store
+            );
+        });
     }
 
     /// `-x` and `~x`: the int path in place, the helper for the rest.
@@ -980,11 +1193,16 @@ impl<'a> Compiler<'a> {
     /// `not_ints` unless both operands are ints, else `cmp a, b`. Returns
     /// the operands, for the slow paths to write to their slots.
     fn compare_ints(&mut self, d: u32, not_ints: DynamicLabel) -> Vec<Operand> {
-        let ops = self.take_operands(d, 2);
+        let (ops, cached) = self.operands_with_cache(d, 2);
         let (a, b) = (ops[0], ops[1]);
-        self.guard_int(a, not_ints);
+        let a_in_rax = self.first_in_rax(cached, a, not_ints);
+        if !a_in_rax {
+            self.guard_int(a, not_ints);
+        }
         self.guard_int(b, not_ints);
         match (a, b) {
+            (_, Operand::Int(i)) if a_in_rax => emit!(self ; cmp rax, i),
+            (_, Operand::Slot(s)) if a_in_rax => emit!(self ; cmp rax, [r_base + slot(s) + 8]),
             (Operand::Slot(s), Operand::Int(i)) => {
                 emit!(self ; cmp QWORD [r_base + slot(s) + 8], i);
             }
@@ -1138,23 +1356,24 @@ impl<'a> Compiler<'a> {
         self.branch_if_truthy(d - 1, t);
     }
 
-    /// Polls the interrupt flag (a byte that is nonzero when set) and raises
-    /// `interrupted` if it is set.
-    fn poll_interrupt(&mut self, d: u32) {
+    /// A loop back-edge: polls the interrupt flag (a byte that is nonzero
+    /// when set) and jumps to `target` if it is clear; otherwise raises
+    /// `interrupted` out of line. One taken branch per iteration.
+    fn emit_loop(&mut self, d: u32, target: u32) {
         let flag = self.env.interrupt as i64;
+        let (t, raise) = (self.labels[target as usize], self.ops.new_dynamic_label());
         emit!(self
             ; mov rax, QWORD flag
             ; cmp BYTE [rax], 0
-            ; je >go_on
+            ; je =>t
+            ; jmp =>raise
         );
-        self.call_helper(helpers::jit_interrupted, d, 0, 0);
-        let err = self.error_exit;
-        emit!(self ; jmp =>err ; go_on:);
-    }
-
-    fn emit_loop(&mut self, d: u32, target: u32) {
-        self.poll_interrupt(d);
-        self.emit_jump(target);
+        self.cold(move |c| {
+            emit!(c ; =>raise);
+            c.call_helper(helpers::jit_interrupted, d, 0, 0);
+            let err = c.error_exit;
+            emit!(c ; jmp =>err);
+        });
     }
 
     fn emit_for_range_prep(&mut self, d: u32, s: u32, exit: u32) {
@@ -1213,9 +1432,9 @@ impl<'a> Compiler<'a> {
 
     // ---- calls -----------------------------------------------------------------
 
-    /// A call. Two inline fast paths push the callee's frame record and
-    /// `call` its internal entry with `rsi` = the callee slot (the new
-    /// base):
+    /// A call. Two inline fast paths push the callee's frame record, move
+    /// `r_base` to the callee slot (the new base), `call` its internal
+    /// entry and move `r_base` back:
     ///
     /// * a **self-call** (the callee is the closure this frame runs, slot
     ///   0): arity, frame size and code address are known at compile time,
@@ -1254,10 +1473,9 @@ impl<'a> Compiler<'a> {
             );
             self.check_limits_and_push(callee_index, slow);
             emit!(self
-                ; lea rsi, [r_base + callee]
+                ; add r_base, callee
                 ; call =>own
-                ; test eax, eax
-                ; jnz =>self.error_exit
+                ; sub r_base, callee
                 ; =>done
             );
             self.cold(move |c| {
@@ -1300,10 +1518,9 @@ impl<'a> Compiler<'a> {
             ; add r_keep, 1             // the helper pushed the record
             ; call:
             ; add rax, INTERNAL_ENTRY as i32
-            ; lea rsi, [r_base + callee]
+            ; add r_base, callee
             ; call rax
-            ; test eax, eax
-            ; jnz =>err
+            ; sub r_base, callee
             ; jmp =>done
         );
     }
@@ -1322,15 +1539,12 @@ impl<'a> Compiler<'a> {
     fn check_limits_and_push(&mut self, callee_index: u32, slow: DynamicLabel) {
         let return_pc = self.pc as i32 + 1;
         emit!(self
-            ; cmp rsp, [r_aux + CTX_NATIVE_STACK_LIMIT as i32]
-            ; jb =>slow                                           // stack overflow
+            ; cmp r_keep, [rbp + FRAME_LIMIT]
+            ; jae =>slow                          // frames or native stack
             ; cmp rcx, [r_aux + CTX_VM_STACK_END as i32]
-            ; ja =>slow                                           // stack overflow
-            ; cmp r_keep, MAX_FRAMES as i32
-            ; jae =>slow                                          // stack overflow
-            ; mov r8, [r_vm + VM_FRAMES_PTR as i32]
-            ; lea r9, [r_keep + r_keep * 2]
-            ; lea r9, [r8 + r9 * 8]                               // &frames[len]
+            ; ja =>slow                           // VM stack
+            ; imul r9, r_keep, FRAME_SIZE
+            ; add r9, [r_vm + VM_FRAMES_PTR as i32]                // &frames[len]
             ; mov QWORD [r9 - FRAME_SIZE + FRAME_PC], return_pc
             ; mov [r9 + FRAME_CLOSURE], r10
             ; mov rdx, [r9 - FRAME_SIZE + FRAME_BASE]
@@ -1357,10 +1571,7 @@ impl<'a> Compiler<'a> {
         if captures_locals {
             self.call_helper(helpers::jit_return, d, 0, 0);
         }
-        emit!(self
-            ; sub r_keep, 1
-            ; xor eax, eax
-        );
+        emit!(self ; sub r_keep, 1);
         self.emit_internal_return();
     }
 

@@ -67,6 +67,7 @@ pub mod code_cache;
 pub mod compiler;
 pub mod crash;
 pub mod disasm;
+pub mod divide;
 pub mod helpers;
 pub mod perf_map;
 mod tier;
