@@ -5,6 +5,7 @@
 //! merges its errors; [`render_compile_errors`] and [`render_runtime_error`]
 //! print them in the spec's formats.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
@@ -12,6 +13,29 @@ use crate::bytecode::{FunctionProto, GlobalNames};
 use crate::compiler::{self, CompileOptions};
 use crate::diag::{CompileError, RuntimeError};
 use crate::parser;
+
+/// An output sink whose bytes can be read back: give a clone to
+/// `Vm::new` and read what the program printed with [`CapturedOutput::bytes`]
+/// (the tests, the fuzz harnesses, anything that embeds the VM).
+#[derive(Clone, Default)]
+pub struct CapturedOutput(Rc<RefCell<Vec<u8>>>);
+
+impl CapturedOutput {
+    /// Everything written so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.borrow().clone()
+    }
+}
+
+impl std::io::Write for CapturedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// Parses and compiles `src`. On failure returns every error in source order.
 ///

@@ -9,8 +9,8 @@
 //! fault in compiled code (`TOYC_JIT_CRASH_TEST`).
 
 use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long one run may take before it counts as hung.
@@ -47,20 +47,29 @@ fn scratch(name: &str, source: &[u8]) -> PathBuf {
     path
 }
 
-/// Runs `toyc ARGS PATH`, with `env` set, killing it after [`HANG`].
-fn toyc(args: &[&str], path: &PathBuf, env: &[(&str, &str)]) -> Run {
+/// `toyc ARGS PATH` with the test-only environment variables removed and
+/// stdout and stderr piped.
+fn command(args: &[&str], path: &PathBuf) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_toyc"));
     cmd.args(args)
         .arg(path)
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env_remove("TOYC_GC_STRESS")
         .env_remove("TOYC_JIT_CRASH_TEST");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn toyc");
+    cmd
+}
+
+/// Runs `toyc ARGS PATH`, with `env` set and no input.
+fn toyc(args: &[&str], path: &PathBuf, env: &[(&str, &str)]) -> Run {
+    let mut cmd = command(args, path);
+    cmd.stdin(Stdio::null()).envs(env.iter().copied());
+    finish(cmd.spawn().expect("spawn toyc"), args, path)
+}
+
+/// Collects a started toyc's output and exit code, killing it and failing
+/// the test if it runs longer than [`HANG`].
+fn finish(mut child: Child, args: &[&str], path: &Path) -> Run {
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
     let out_thread = std::thread::spawn(move || {
@@ -367,39 +376,20 @@ fn timeout_stops_loops_and_recursion_in_every_tier() {
 /// `read_line` blocks; `signal` (if any) is sent after `delay`. Returns the
 /// finished run.
 fn run_waiting(args: &[&str], path: &PathBuf, signal: Option<i32>, delay: Duration) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toyc"))
-        .arg("run")
-        .args(args)
-        .arg(path)
+    let args: Vec<&str> = ["run"].iter().chain(args).copied().collect();
+    let mut child = command(&args, path)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_remove("TOYC_GC_STRESS")
         .spawn()
         .expect("spawn toyc");
+    // Kept open (and silent) until the run ends, so `read_line` blocks.
     let _stdin = child.stdin.take();
     std::thread::sleep(delay);
-    if signal.is_some() {
-        wait_for_sigint_handler(child.id());
-    }
     if let Some(sig) = signal {
+        wait_for_sigint_handler(child.id());
         // SAFETY: kill(2) on our own child's pid has no memory effects.
         unsafe { libc::kill(child.id() as i32, sig) };
     }
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > HANG {
-            let _ = child.kill();
-            panic!("toyc {args:?} {} hung", path.display());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let out = child.wait_with_output().expect("output");
-    Run {
-        code: out.status.code(),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    finish(child, &args, path)
 }
 
 /// Waits until process `pid` catches SIGINT (its `SigCgt` mask in

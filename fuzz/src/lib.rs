@@ -11,14 +11,11 @@
 //!   the same error and trace in the interpreter and with every function
 //!   compiled before it runs (JIT threshold 0), in this process.
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::rc::Rc;
 
 use toyc::bytecode::GlobalNames;
 use toyc::compiler::CompileOptions;
 use toyc::diag::CompileError;
-use toyc::driver;
+use toyc::driver::{self, CapturedOutput};
 use toyc::runtime::{Vm, VmOptions};
 
 #[path = "../../tests/support/progen.rs"]
@@ -60,20 +57,6 @@ pub fn check_compile(data: &[u8]) {
     }
 }
 
-/// A `Write` whose bytes can be read afterwards.
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Stdout, then the error message and trace (function, line), if any.
 type Outcome = (Vec<u8>, Option<(String, Vec<(String, u32)>)>);
 
@@ -81,7 +64,7 @@ fn run(src: &str, jit_threshold: Option<u32>) -> Outcome {
     let mut globals = GlobalNames::default();
     let script = driver::compile_source(src, &mut globals, CompileOptions::default())
         .unwrap_or_else(|e| panic!("generated program does not compile: {e:?}\n{src}"));
-    let out = Captured::default();
+    let out = CapturedOutput::default();
     let opts = VmOptions {
         jit_threshold,
         ..VmOptions::default()
@@ -100,7 +83,7 @@ fn run(src: &str, jit_threshold: Option<u32>) -> Outcome {
             .collect();
         (e.message, trace)
     });
-    let stdout = out.0.borrow().clone();
+    let stdout = out.bytes();
     (stdout, err)
 }
 

@@ -1,30 +1,13 @@
 //! Tests of the JIT tier through the real VM: every program runs in the
 //! interpreter and with the JIT, and the results must be identical.
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::bytecode::GlobalNames;
 use crate::compiler::CompileOptions;
-use crate::driver;
+use crate::driver::{self, CapturedOutput};
 use crate::runtime::{Vm, VmOptions};
-
-/// A `Write` whose bytes the test can read afterwards.
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// What a run produced: stdout, then the error's message and trace.
 type Outcome = (String, Option<(String, Vec<(String, u32)>)>);
@@ -38,7 +21,7 @@ fn run_with(src: &str, opts: VmOptions) -> Outcome {
         let mut globals = GlobalNames::default();
         let script = driver::compile_source(&src, &mut globals, CompileOptions::default())
             .expect("test program compiles");
-        let out = Captured::default();
+        let out = CapturedOutput::default();
         let mut vm = Vm::new(opts, Box::new(out.clone()));
         let result = vm.run(script, &globals);
         vm.flush();
@@ -50,7 +33,7 @@ fn run_with(src: &str, opts: VmOptions) -> Outcome {
                 .collect();
             (e.message, trace)
         });
-        let text = String::from_utf8_lossy(&out.0.borrow()).into_owned();
+        let text = String::from_utf8_lossy(&out.bytes()).into_owned();
         (text, err)
     });
     handle.unwrap().join().expect("VM thread panicked")

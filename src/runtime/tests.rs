@@ -1,8 +1,6 @@
 //! Interpreter tests on hand-assembled functions. Each instruction's line is
 //! its index + 1, so traces are easy to predict.
 
-use std::cell::RefCell;
-use std::io::Write;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,20 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::{Value, Vm, VmOptions};
 use crate::bytecode::{Constant, FunctionProto, GlobalNames, Op, UpvalDesc, builtin_index};
 use crate::diag::{RuntimeError, TraceEntry};
-
-/// A `Write` whose bytes the test can read afterwards.
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::driver::CapturedOutput;
 
 struct Fn {
     name: Option<&'static str>,
@@ -93,13 +78,13 @@ fn globals(names: &[&str]) -> GlobalNames {
 
 struct Run {
     vm: Vm,
-    out: Captured,
+    out: CapturedOutput,
     interrupt: Arc<AtomicBool>,
 }
 
 impl Run {
     fn new(gc_stress: bool) -> Run {
-        let out = Captured::default();
+        let out = CapturedOutput::default();
         let opts = VmOptions {
             gc_stress,
             ..VmOptions::default()
@@ -118,7 +103,7 @@ impl Run {
     }
 
     fn output(&self) -> String {
-        String::from_utf8(self.out.0.borrow().clone()).unwrap()
+        String::from_utf8(self.out.bytes()).unwrap()
     }
 }
 
