@@ -57,12 +57,17 @@ use crate::runtime::vm::{
 
 /// Where a compiled function's internal entry starts (see
 /// `Compiler::emit_entry`): compiled callers call `entry + INTERNAL_ENTRY`.
-pub const INTERNAL_ENTRY: usize = 128;
+pub const INTERNAL_ENTRY: usize = 192;
 
 /// Where the external entry keeps its frame limit (`Compiler::emit_frame_limit`):
 /// its one spill slot, `[rbp + FRAME_LIMIT]`. `rbp` is the innermost
 /// external entry's frame pointer wherever compiled code runs.
 const FRAME_LIMIT: i32 = -48;
+
+/// The largest frame (`max_slots`) an inline call pushes without checking
+/// the VM stack itself: the frame limit accounts for it
+/// (`Compiler::emit_frame_limit`). A power of two.
+const FAST_CALL_SLOTS: u32 = 32;
 
 /// Addresses compiled code embeds as immediates.
 pub struct Env {
@@ -278,21 +283,41 @@ impl<'a> Compiler<'a> {
 
     /// Stores at `[rbp + FRAME_LIMIT]` the frame count at which inline
     /// calls take the slow path: `MAX_FRAMES`, or less if the native stack
-    /// budget would run out first. Every compiled-to-compiled call below
-    /// this external entry uses exactly 16 bytes of native stack (return
-    /// address and alignment) and one frame record, so "`rsp` stays above
-    /// `JitCtx::native_stack_limit`" is "the frame count stays below
-    /// today's count plus (`rsp` - limit) / 16": one compare checks both.
-    /// It errs on the safe side (a few frames of slack); the slow path,
-    /// `jit_call`, does the exact checks and raises `stack overflow`.
+    /// or the VM stack would run out first. One compare at each call then
+    /// checks all three.
+    ///
+    /// * Native stack: every compiled-to-compiled call below this external
+    ///   entry uses exactly 16 bytes (return address and alignment), so
+    ///   "`rsp` stays above `JitCtx::native_stack_limit`" is "the frame
+    ///   count stays below today's count plus (`rsp` - limit) / 16".
+    /// * VM stack: an inline call only pushes a callee whose frame has at
+    ///   most [`FAST_CALL_SLOTS`] slots (bigger ones check the VM stack
+    ///   themselves), and a callee's frame starts inside its caller's, so
+    ///   each inline call moves the end of the topmost frame up by at most
+    ///   that many slots. From this frame's end (`rsi` + `max_slots`), the
+    ///   room left allows (room / `FAST_CALL_SLOTS`) more frames.
+    ///
+    /// It errs on the safe side; the slow path, `jit_call`, does the exact
+    /// checks and raises `stack overflow` (or calls on, if there is room).
     fn emit_frame_limit(&mut self) {
         debug_assert_eq!(FRAME_LIMIT, spill_slot(0));
+        let end = slot(self.func.proto.max_slots);
+        let shift = (FAST_CALL_SLOTS as u64 * 16).trailing_zeros() as i8;
         emit!(self
+            // rax = frames the native stack allows
             ; lea rax, [rsp - 64]                                 // slack
             ; xor ecx, ecx
             ; sub rax, [r_aux + CTX_NATIVE_STACK_LIMIT as i32]
             ; cmovb rax, rcx                                      // no room at all
             ; shr rax, 4
+            // r10 = frames the VM stack allows (rdx is the entry pc: kept)
+            ; mov r10, [r_aux + CTX_VM_STACK_END as i32]
+            ; lea r11, [rsi + end]
+            ; sub r10, r11
+            ; cmovb r10, rcx
+            ; shr r10, shift
+            ; cmp rax, r10
+            ; cmova rax, r10
             ; add rax, r_keep
             ; mov ecx, MAX_FRAMES as i32
             ; cmp rax, rcx
@@ -1465,12 +1490,15 @@ impl<'a> Compiler<'a> {
         );
         if argc == self.func.proto.arity {
             let (own, other) = (self.internal_entry, self.ops.new_dynamic_label());
-            let end = slot(callee_index + self.func.proto.max_slots);
             emit!(self
                 ; cmp r10, [r_base + 8]
                 ; jne =>other                                    // not a self-call
-                ; lea rcx, [r_base + end]
             );
+            if self.func.proto.max_slots > FAST_CALL_SLOTS {
+                let end = slot(callee_index + self.func.proto.max_slots);
+                emit!(self ; lea rcx, [r_base + end]);
+                self.check_vm_stack(slow);
+            }
             self.check_limits_and_push(callee_index, slow);
             emit!(self
                 ; add r_base, callee
@@ -1502,8 +1530,9 @@ impl<'a> Compiler<'a> {
             ; cmp DWORD [r11 + FUNC_ARITY_OFFSET as i32], argc as i32
             ; jne =>slow                                          // arity error
             ; mov ecx, DWORD [r11 + FUNC_MAX_SLOTS_OFFSET as i32]
-            ; shl rcx, 4
-            ; lea rcx, [r_base + rcx + callee]
+            ; cmp ecx, FAST_CALL_SLOTS as i32
+            ; ja >big
+            ; checked:
         );
         self.check_limits_and_push(callee_index, slow);
         emit!(self
@@ -1522,15 +1551,30 @@ impl<'a> Compiler<'a> {
             ; call rax
             ; sub r_base, callee
             ; jmp =>done
+            // A big frame: check the VM stack here (see `emit_frame_limit`).
+            ; big:
+            ; shl rcx, 4
+            ; lea rcx, [r_base + rcx + callee]
+        );
+        self.check_vm_stack(slow);
+        emit!(self ; jmp <checked);
+    }
+
+    /// Jumps to `slow` unless the callee's frame, ending at `rcx`, fits in
+    /// the VM stack (only needed for frames bigger than
+    /// [`FAST_CALL_SLOTS`]; see `emit_frame_limit`).
+    fn check_vm_stack(&mut self, slow: DynamicLabel) {
+        emit!(self
+            ; cmp rcx, [r_aux + CTX_VM_STACK_END as i32]
+            ; ja =>slow
         );
     }
-    /// The inline call paths' checks and record push. On entry `r10` is the
-    /// callee's closure and `rcx` the end of its frame (callee slot +
-    /// `max_slots`).
+    /// The inline call paths' last check and record push. On entry `r10` is
+    /// the callee's closure.
     ///
-    /// Checks: the native stack (`rsp` above the budget's limit), the VM
-    /// stack (the frame ends inside it) and the frame count (`r_keep` below
-    /// `MAX_FRAMES`); a failed check jumps to `slow`. Then the caller's
+    /// The check: the frame count stays below the limit that also keeps
+    /// the native and VM stacks from running out (`emit_frame_limit`); if
+    /// it fails, it jumps to `slow`. Then the caller's
     /// record (`frames[len-1]`) gets its return pc, for stack traces, and
     /// `frames[len]` the closure and the base index (the caller's plus the
     /// callee slot). Its pc is left alone: it is only read after being
@@ -1540,9 +1584,7 @@ impl<'a> Compiler<'a> {
         let return_pc = self.pc as i32 + 1;
         emit!(self
             ; cmp r_keep, [rbp + FRAME_LIMIT]
-            ; jae =>slow                          // frames or native stack
-            ; cmp rcx, [r_aux + CTX_VM_STACK_END as i32]
-            ; ja =>slow                           // VM stack
+            ; jae =>slow                          // frames, native or VM stack
             ; imul r9, r_keep, FRAME_SIZE
             ; add r9, [r_vm + VM_FRAMES_PTR as i32]                // &frames[len]
             ; mov QWORD [r9 - FRAME_SIZE + FRAME_PC], return_pc
