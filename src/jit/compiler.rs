@@ -42,6 +42,7 @@ use super::divide::{self, ModBy};
 use super::helpers::{self, Helper};
 use super::tier::{CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
 use crate::bytecode::Op;
+use crate::runtime::Value;
 use crate::runtime::heap::{
     ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET, FUNC_ARITY_OFFSET,
     FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj, MapObj,
@@ -69,13 +70,18 @@ const FRAME_LIMIT: i32 = -48;
 /// (`Compiler::emit_frame_limit`). A power of two.
 const FAST_CALL_SLOTS: u32 = 32;
 
-/// Addresses compiled code embeds as immediates.
-pub struct Env {
+/// What the compiler knows about the VM: addresses compiled code embeds
+/// as immediates, and the globals as they are now.
+pub struct Env<'g> {
     /// The JIT context ([`super::JitCtx`]); its first field is the globals
     /// array pointer, reloaded at every function entry.
     pub ctx: usize,
     /// The VM's interrupt flag, polled at back-edges.
     pub interrupt: *const AtomicBool,
+    /// The globals when the function is compiled. A global that is defined
+    /// stays defined (nothing undefines one), so reading it needs no
+    /// `undefined variable` check (`Compiler::check_global_defined`).
+    pub globals: &'g [Value],
 }
 
 /// Compiler output: the machine code and, per instruction, the offset of
@@ -93,7 +99,7 @@ pub struct Output {
 
 /// Compiles one function. `Err` only for bytecode whose stack depths are
 /// inconsistent (a compiler bug); every opcode compiles.
-pub fn compile(func: &FuncObj, env: &Env) -> Result<Output, String> {
+pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
     let analysis = analyze(&func.proto)?;
     let mut ops = new_ops();
     let labels = (0..func.proto.code.len())
@@ -199,7 +205,7 @@ struct Cached {
 struct Compiler<'a> {
     ops: Ops,
     func: &'a FuncObj,
-    env: &'a Env,
+    env: &'a Env<'a>,
     analysis: Analysis,
     /// One label per instruction (only jump targets are jumped to).
     labels: Vec<DynamicLabel>,
@@ -869,7 +875,16 @@ impl<'a> Compiler<'a> {
     // ---- globals: `r_consts` holds the globals array -------------------------
 
     /// Jumps to the `undefined variable` error unless global `g` is defined.
+    /// No code if it was defined when compiling began: it stays defined.
     fn check_global_defined(&mut self, g: u32, d: u32) {
+        if self
+            .env
+            .globals
+            .get(g as usize)
+            .is_some_and(|v| v.tag != TAG_UNDEF)
+        {
+            return;
+        }
         let (off, undefined) = (slot(g), self.ops.new_dynamic_label());
         emit!(self
             ; cmp QWORD [r_consts + off], TAG_UNDEF as i32

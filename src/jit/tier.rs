@@ -141,7 +141,12 @@ impl Jit {
 
     /// Compiles and installs `func`; returns its entry or null (the function
     /// then stays interpreted).
-    pub(super) fn compile(&mut self, func: &FuncObj, reason: Reason) -> *const u8 {
+    pub(super) fn compile(
+        &mut self,
+        func: &FuncObj,
+        globals: &[Value],
+        reason: Reason,
+    ) -> *const u8 {
         if self.disabled || self.tools.paused {
             return std::ptr::null();
         }
@@ -149,6 +154,7 @@ impl Jit {
         let env = Env {
             ctx: &self.ctx as *const JitCtx as usize,
             interrupt: self.interrupt,
+            globals,
         };
         let mut out = match compiler::compile(func, &env) {
             Ok(out) => out,
@@ -255,7 +261,7 @@ impl Vm {
             jit.tools.loaded.push(func);
             if jit.threshold == 0 {
                 // SAFETY: loaded functions live as long as the VM.
-                jit.compile(unsafe { &*func }, Reason::Load);
+                jit.compile(unsafe { &*func }, &self.globals, Reason::Load);
             }
         }
     }
@@ -269,7 +275,9 @@ impl Vm {
             return entry;
         }
         match self.jit.as_mut() {
-            Some(jit) if f.hotness.get() == jit.threshold => jit.compile(f, Reason::Call),
+            Some(jit) if f.hotness.get() == jit.threshold => {
+                jit.compile(f, &self.globals, Reason::Call)
+            }
             _ => std::ptr::null(),
         }
     }
@@ -284,7 +292,7 @@ impl Vm {
         };
         let mut entry = f.jit_entry.get();
         if entry.is_null() && f.hotness.get() == jit.threshold {
-            entry = jit.compile(f, Reason::Osr { header });
+            entry = jit.compile(f, &self.globals, Reason::Osr { header });
         }
         if !entry.is_null() {
             jit.osr_entries += 1;

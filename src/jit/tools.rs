@@ -95,7 +95,7 @@ impl Tools {
         out: Output,
         reason: Reason,
         time: Duration,
-        env: &Env,
+        env: &Env<'_>,
     ) {
         if self.extra_symbols.is_empty() {
             self.extra_symbols = vec![
@@ -326,7 +326,7 @@ impl Vm {
             if f.jit_entry.get().is_null() {
                 f.hotness.set(0);
                 if threshold == 0 && f.proto.name.as_deref() != Some("<script>") {
-                    jit.compile(f, Reason::Load);
+                    jit.compile(f, &self.globals, Reason::Load);
                 }
             }
         }
