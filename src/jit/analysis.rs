@@ -1,5 +1,6 @@
 //! The compiler's pre-pass: which instructions are jump targets, which are
-//! loop headers (OSR entries), and the operand-stack depth before each one.
+//! loop headers (OSR entries), the operand-stack depth before each one, and
+//! which slots certainly hold ints there ([`Analysis::ints`]).
 //!
 //! Toy's bytecode compiler guarantees that the stack depth at an instruction
 //! is the same on every path that reaches it (like JVM bytecode). That lets
@@ -7,7 +8,7 @@
 //! depth a compile-time constant: no stack-pointer register, and pops cost
 //! nothing at run time.
 
-use crate::bytecode::{FunctionProto, Op, superinstruction};
+use crate::bytecode::{Constant, FunctionProto, Op, superinstruction};
 
 /// What the template compiler needs to know before emitting code.
 pub struct Analysis {
@@ -18,6 +19,11 @@ pub struct Analysis {
     pub is_target: Vec<bool>,
     /// Loop headers: targets of back-edges, where OSR may enter.
     pub loop_headers: Vec<u32>,
+    /// `ints[pc]`: the frame slots that hold an int whenever `code[pc]` is
+    /// about to run, one bit per slot (slots 64 and up are never listed).
+    /// The templates skip the tag checks and tag stores these make
+    /// unnecessary. See [`int_slots`].
+    pub ints: Vec<u64>,
 }
 
 /// The stack effect of `op`: `(depth after falling through, depth after
@@ -111,9 +117,138 @@ pub fn analyze(proto: &FunctionProto) -> Result<Analysis, String> {
             work.push((t as usize, td));
         }
     }
+    let ints = int_slots(proto, &depth);
     Ok(Analysis {
         depth,
         is_target,
         loop_headers,
+        ints,
     })
+}
+
+/// A set of frame slots, one bit per slot below 64.
+type Slots = u64;
+
+fn bit(s: u32) -> Slots {
+    if s < 64 { 1 << s } else { 0 }
+}
+
+fn has(k: Slots, s: u32) -> bool {
+    k & bit(s) != 0
+}
+
+/// `k` with slot `s` set to `int`.
+fn with(k: Slots, s: u32, int: bool) -> Slots {
+    if int { k | bit(s) } else { k & !bit(s) }
+}
+
+/// The slots below depth `d` (the only ones that hold values).
+fn below(d: u32) -> Slots {
+    if d >= 64 { !0 } else { (1 << d) - 1 }
+}
+
+/// Which slots certainly hold an int before each instruction: a forward
+/// "must" dataflow over the bytecode, iterated to a fixpoint (loops).
+///
+/// An int comes from an int literal, a `for .. in a..b` counter or loop
+/// variable (the bounds are checked to be ints), or an operator whose
+/// result is an int whenever it has one: `+ - * / %` of two ints, `-` of
+/// an int, and `& | ^ << >> ~`, which take only ints (anything else is an
+/// error, and nothing runs after an error). Copies (`GetLocal`,
+/// `SetLocal`, `Dup`) carry the fact along. Where paths meet, a slot is an
+/// int only if it is one on every path.
+///
+/// A tag guard that passes proves nothing here: its slow path rejoins
+/// with whatever the value was. And a local that a closure captures can
+/// change behind the function's back (any call may assign it through the
+/// upvalue), so captured slots are never listed. Both tiers run the same
+/// bytecode with the same values, so the facts also hold where on-stack
+/// replacement enters from the interpreter.
+fn int_slots(proto: &FunctionProto, depth: &[Option<u32>]) -> Vec<u64> {
+    let n = proto.code.len();
+    let captured = (proto.protos.iter())
+        .flat_map(|p| p.upvals.iter())
+        .filter(|u| u.is_local)
+        .fold(0, |k, u| k | bit(u.index));
+    // Start from "everything" and only ever remove facts, so iterating
+    // converges; the entry knows nothing (arguments can be anything).
+    let mut ints: Vec<Slots> = vec![!0; n];
+    if n > 0 {
+        ints[0] = 0;
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in 0..n {
+            let Some(d) = depth[pc] else { continue };
+            let k = ints[pc] & below(d);
+            let (fall, jump) = int_effect(proto, &proto.code[pc], d, k);
+            let mut meet = |to: usize, k: Slots| {
+                if to < n && ints[to] & !(k & !captured) != 0 {
+                    ints[to] &= k & !captured;
+                    changed = true;
+                }
+            };
+            if let (Some(_), _) = effect(&proto.code[pc], d as i64) {
+                meet(pc + 1, fall);
+            }
+            if let (_, Some((t, _))) = effect(&proto.code[pc], d as i64) {
+                meet(t as usize, jump);
+            }
+        }
+    }
+    for (k, d) in ints.iter_mut().zip(depth) {
+        *k &= below(d.unwrap_or(0));
+    }
+    ints
+}
+
+/// The int slots after `op` (at depth `d`, int slots `k`): on falling
+/// through, and on jumping.
+fn int_effect(proto: &FunctionProto, op: &Op, d: u32, k: Slots) -> (Slots, Slots) {
+    use Op::*;
+    let both = |a: u32, b: u32| has(k, a) && has(k, b);
+    let k = match *op {
+        Int { .. } => with(k, d, true),
+        Const { k: c } => with(k, d, matches!(proto.consts[c as usize], Constant::Int(_))),
+        GetLocal { slot } => with(k, d, has(k, slot)),
+        GetLocal2 { a, b } => with(with(k, d, has(k, a)), d + 1, has(k, b)),
+        Dup => with(k, d, has(k, d - 1)),
+        Dup2 => with(with(k, d, has(k, d - 2)), d + 1, has(k, d - 1)),
+        SetLocal { slot } => with(k, slot, has(k, d - 1)),
+        Add | Sub | Mul | Div | Mod => with(k, d - 2, both(d - 2, d - 1)),
+        BitAnd | BitOr | BitXor | Shl | Shr => with(k, d - 2, true),
+        Neg | AddInt { .. } | SubInt { .. } | ModInt { .. } => k,
+        BitNot => with(k, d - 1, true),
+        ForRangePrep { slot, .. } => k | bit(slot) | bit(slot + 1),
+        ForRangeNext { slot, .. } => {
+            let k = k | bit(slot);
+            // Falling through ends the loop; jumping starts an iteration
+            // with the new loop variable in `slot + 2`.
+            return (k & below(slot + 2), (k | bit(slot + 2)) & below(slot + 3));
+        }
+        ForInPrep { slot } => k & !bit(slot) & !bit(slot + 1),
+        ForInNext { slot, .. } => {
+            let k = k & !bit(slot + 1);
+            return (with(k, d, false), k);
+        }
+        // No slot changes: jumps and tests, pops, stores elsewhere.
+        Pop | PopN { .. } | SetUpval { .. } | SetGlobal { .. } | DefineGlobal { .. } => k,
+        CloseUpvals { .. } | SetIndex | SetField { .. } | Return => k,
+        Jump { .. } | Loop { .. } | JumpIfFalse { .. } | JumpIfFalseOrPop { .. } => k,
+        JumpIfTrueOrPop { .. } | JumpIfNotLt { .. } | JumpIfNotLe { .. } => k,
+        JumpIfNotGt { .. } | JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. } => k,
+        // A result that may be anything, in the slot below the new depth.
+        Nil | True | False | GetUpval { .. } | GetGlobal { .. } | GetBuiltin { .. } => {
+            with(k, d, false)
+        }
+        Closure { .. } => with(k, d, false),
+        Not | GetField { .. } => with(k, d - 1, false),
+        Eq | Ne | Lt | Le | Gt | Ge | GetIndex => with(k, d - 2, false),
+        Call { argc } => with(k, d - argc - 1, false),
+        NewArray { n } => with(k, d - n, false),
+        NewMap { n } => with(k, d - 2 * n, false),
+        superinstruction!() => 0,
+    };
+    (k, k)
 }

@@ -782,9 +782,22 @@ impl<'a> Compiler<'a> {
         self.pending.truncate(keep);
     }
 
-    /// Jumps to `not_ints` unless `v` is an int (an immediate needs no
-    /// check).
+    /// Whether `v` certainly holds an int here: an immediate, or a slot
+    /// the pre-pass found to hold an int before this instruction
+    /// ([`Analysis::ints`](super::analysis::Analysis::ints)).
+    fn is_int(&self, v: Operand) -> bool {
+        match v {
+            Operand::Int(_) => true,
+            Operand::Slot(s) => s < 64 && self.analysis.ints[self.pc] & (1 << s) != 0,
+        }
+    }
+
+    /// Jumps to `not_ints` unless `v` is an int; no code if it certainly
+    /// is one ([`Self::is_int`]).
     fn guard_int(&mut self, v: Operand, not_ints: DynamicLabel) {
+        if self.is_int(v) {
+            return;
+        }
         if let Operand::Slot(s) = v {
             let s = slot(s);
             emit!(self
@@ -926,15 +939,17 @@ impl<'a> Compiler<'a> {
 
     // ---- operators -----------------------------------------------------------
 
-    /// Jumps to local label `slow` unless slots `a` and `b` both hold ints.
+    /// Jumps to local label `slow` unless slots `a` and `b` both hold ints
+    /// (no check for a slot that certainly does).
     fn guard_two_ints(&mut self, a: u32, b: u32) {
-        let (oa, sb) = (slot(a), slot(b));
-        emit!(self
-            ; cmp QWORD [r_base + oa], TAG_INT as i32
-            ; jne >slow
-            ; cmp QWORD [r_base + sb], TAG_INT as i32
-            ; jne >slow
-        );
+        for s in [a, b] {
+            if !self.is_int(Operand::Slot(s)) {
+                emit!(self
+                    ; cmp QWORD [r_base + slot(s)], TAG_INT as i32
+                    ; jne >slow
+                );
+            }
+        }
     }
 
     /// `+ - * & | ^` with an inline int/int path (wrapping, as x86 does),
@@ -966,9 +981,12 @@ impl<'a> Compiler<'a> {
             (Op::BitOr, Operand::Slot(s)) => emit!(self ; or rax, [r_base + slot(s) + 8]),
             (_, Operand::Slot(s)) => emit!(self ; xor rax, [r_base + slot(s) + 8]),
         }
-        self.store_int(local.unwrap_or(d - 2), &[a, b]);
+        self.store_int(local, d - 2, &[a, b]);
         self.leave_in_rax(local.unwrap_or(d - 2), done, d);
         let consumed = if local.is_some() { 2 } else { 1 };
+        if self.is_int(a) && self.is_int(b) {
+            return consumed; // no guard: no slow path
+        }
         self.cold(move |c| {
             emit!(c ; =>not_ints);
             if matches!(op, Op::Add | Op::Sub | Op::Mul) {
@@ -991,15 +1009,18 @@ impl<'a> Compiler<'a> {
         consumed
     }
 
-    /// Slot `s` = the int in `rax`. The tag store is skipped when `s` is
-    /// one of the operands this instruction's guards just found to be an
-    /// int (`total += x`, `i = i + 1`): its tag is already right.
-    fn store_int(&mut self, s: u32, guarded: &[Operand]) {
+    /// The result of an int operator, in `rax`, goes to the fused `local`
+    /// if there is one, else to slot `s`. The tag store is skipped when the
+    /// slot's memory already holds an int tag: it is one of the operands,
+    /// read from that very slot (checked by a guard, or certainly an int:
+    /// `total += x`, `i = i + 1`), or it is the local and certainly holds
+    /// an int ([`Self::is_int`]). Not otherwise: an operand whose push was
+    /// deferred never reached its slot.
+    fn store_int(&mut self, local: Option<u32>, s: u32, operands: &[Operand]) {
+        let s = local.unwrap_or(s);
         let o = slot(s);
-        if !guarded
-            .iter()
-            .any(|g| matches!(g, Operand::Slot(t) if *t == s))
-        {
+        let read_there = (operands.iter()).any(|v| matches!(v, Operand::Slot(t) if *t == s));
+        if !read_there && !(local.is_some() && self.is_int(Operand::Slot(s))) {
             emit!(self ; mov QWORD [r_base + o], TAG_INT as i32);
         }
         emit!(self ; mov [r_base + o + 8], rax);
@@ -1049,12 +1070,14 @@ impl<'a> Compiler<'a> {
     /// (which raises `division by zero`), -1 to `neg` (wrapping) or 0.
     fn emit_div_mod(&mut self, op: Op, d: u32) {
         let (a, b) = (slot(d - 2) + 8, slot(d - 1) + 8);
-        emit!(self
-            ; cmp QWORD [r_base + a - 8], TAG_INT as i32
-            ; jne >not_ints
-            ; cmp QWORD [r_base + b - 8], TAG_INT as i32
-            ; jne >not_ints
-        );
+        for s in [d - 2, d - 1] {
+            if !self.is_int(Operand::Slot(s)) {
+                emit!(self
+                    ; cmp QWORD [r_base + slot(s)], TAG_INT as i32
+                    ; jne >not_ints
+                );
+            }
+        }
         emit!(self
             ; mov rax, [r_base + a]
             ; mov rcx, [r_base + b]
@@ -1119,9 +1142,12 @@ impl<'a> Compiler<'a> {
             }
         };
         emit!(self ; =>store);
-        self.store_int(local.unwrap_or(d - 1), &[x]);
+        self.store_int(local, d - 1, &[x]);
         self.leave_in_rax(local.unwrap_or(d - 1), done, d + 1);
         let consumed = if local.is_some() { 2 } else { 1 };
+        if self.is_int(x) && !(kind == helpers::IMM_MOD && v <= 0) {
+            return consumed; // no guard: no slow path
+        }
         self.cold(move |c| {
             emit!(c ; =>not_ints);
             c.materialize(x, d - 1);
@@ -1171,10 +1197,12 @@ impl<'a> Compiler<'a> {
     /// `-x` and `~x`: the int path in place, the helper for the rest.
     fn emit_int_unary(&mut self, op: Op, d: u32) {
         let s = slot(d - 1);
-        emit!(self
-            ; cmp QWORD [r_base + s], TAG_INT as i32
-            ; jne >slow
-        );
+        if !self.is_int(Operand::Slot(d - 1)) {
+            emit!(self
+                ; cmp QWORD [r_base + s], TAG_INT as i32
+                ; jne >slow
+            );
+        }
         let helper = if op == Op::Neg {
             emit!(self ; neg QWORD [r_base + s + 8]);
             helpers::jit_neg
@@ -1294,6 +1322,9 @@ impl<'a> Compiler<'a> {
         let ops = self.compare_ints(d, not_ints);
         self.jump_unless(op, t);
         emit!(self ; =>done);
+        if ops.iter().all(|&v| self.is_int(v)) {
+            return; // no guard: no slow path
+        }
         self.cold(move |c| {
             emit!(c ; =>not_ints);
             c.materialize_operands(d, &ops);
@@ -1444,9 +1475,13 @@ impl<'a> Compiler<'a> {
             ; mov [r_base + c], rax
             ; cmp rax, [r_base + l]
             ; jge >exit
-            ; mov QWORD [r_base + var], TAG_INT as i32
-            ; mov [r_base + var + 8], rax
         );
+        // The body usually leaves the loop variable an int: then only its
+        // payload changes.
+        if !self.is_int(Operand::Slot(s + 2)) {
+            emit!(self ; mov QWORD [r_base + var], TAG_INT as i32);
+        }
+        emit!(self ; mov [r_base + var + 8], rax);
         self.emit_loop(s + 3, target);
         emit!(self ; exit:);
     }
@@ -1641,8 +1676,14 @@ impl<'a> Compiler<'a> {
         emit!(self
             ; cmp QWORD [r_base + oa], TAG_ARRAY as i32
             ; jne >slow
-            ; cmp QWORD [r_base + oi], TAG_INT as i32
-            ; jne >slow
+        );
+        if !self.is_int(Operand::Slot(i)) {
+            emit!(self
+                ; cmp QWORD [r_base + oi], TAG_INT as i32
+                ; jne >slow
+            );
+        }
+        emit!(self
             ; mov rax, [r_base + oa + 8]
             ; mov rcx, [r_base + oi + 8]
             // Unsigned compare: a negative index is a huge number.
