@@ -1020,7 +1020,8 @@ impl<'a> Compiler<'a> {
         let s = local.unwrap_or(s);
         let o = slot(s);
         let read_there = (operands.iter()).any(|v| matches!(v, Operand::Slot(t) if *t == s));
-        if !read_there && !(local.is_some() && self.is_int(Operand::Slot(s))) {
+        let tag_is_int = read_there || (local.is_some() && self.is_int(Operand::Slot(s)));
+        if !tag_is_int {
             emit!(self ; mov QWORD [r_base + o], TAG_INT as i32);
         }
         emit!(self ; mov [r_base + o + 8], rax);
