@@ -849,9 +849,12 @@ impl Vm {
             }
 
             loop {
-                let op = *ip;
+                // Operands are read inside each arm (`*op`, not a copy made
+                // here), so the loads happen only where they are used and
+                // do not tie up registers across the dispatch.
+                let op = ip;
                 ip = ip.add(1);
-                match op {
+                match *op {
                     Op::Nil => push!(Value::NIL),
                     Op::True => push!(Value::TRUE),
                     Op::False => push!(Value::FALSE),
