@@ -49,7 +49,10 @@ use crate::jit::Jit;
 
 /// The builtin `push`'s number, for the interpreter's inline fast path.
 const BUILTIN_PUSH: u64 = 2;
-const _: () = assert!(matches!(BUILTIN_NAMES[BUILTIN_PUSH as usize].as_bytes(), b"push"));
+const _: () = assert!(matches!(
+    BUILTIN_NAMES[BUILTIN_PUSH as usize].as_bytes(),
+    b"push"
+));
 
 /// Value slots in the VM stack (16 MiB of address space; untouched pages
 /// cost no memory).
