@@ -47,6 +47,13 @@ use crate::bytecode::{BUILTIN_NAMES, Constant, FunctionProto, GlobalNames, Op};
 use crate::diag::{RuntimeError, TraceEntry};
 use crate::jit::Jit;
 
+/// The builtin `push`'s number, for the interpreter's inline fast path.
+const BUILTIN_PUSH: u64 = 2;
+const _: () = assert!(matches!(
+    BUILTIN_NAMES[BUILTIN_PUSH as usize].as_bytes(),
+    b"push"
+));
+
 /// Value slots in the VM stack (16 MiB of address space; untouched pages
 /// cost no memory).
 pub const STACK_SLOTS: usize = 1 << 20;
@@ -462,6 +469,26 @@ impl Vm {
         Ok(false)
     }
 
+    /// Calls builtin `callee` on the `argc` values at `args` (stack slots),
+    /// for a `Call` at `pc`; out of line, so the dispatch loop keeps its
+    /// registers.
+    #[inline(never)]
+    fn call_builtin(
+        &mut self,
+        callee: Value,
+        args: *const Value,
+        argc: u32,
+        pc: usize,
+    ) -> Result<Value, RuntimeError> {
+        // SAFETY: the caller's frame is the top one (frames are never empty
+        // in the loop), and `args` points at `argc` live stack slots.
+        let args = unsafe {
+            self.frames.last_mut().unwrap_unchecked().pc = pc;
+            std::slice::from_raw_parts(args, argc as usize)
+        };
+        builtins::call(self, callee.payload as usize, args).map_err(|m| self.error(m, pc))
+    }
+
     pub(crate) fn undefined_global(&self, g: u32) -> String {
         format!("undefined variable '{}'", self.global_names[g as usize])
     }
@@ -849,9 +876,12 @@ impl Vm {
             }
 
             loop {
-                let op = *ip;
+                // Operands are read inside each arm (`*op`, not a copy made
+                // here), so the loads happen only where they are used and
+                // do not tie up registers across the dispatch.
+                let op = ip;
                 ip = ip.add(1);
-                match op {
+                match *op {
                     Op::Nil => push!(Value::NIL),
                     Op::True => push!(Value::TRUE),
                     Op::False => push!(Value::FALSE),
@@ -1109,11 +1139,22 @@ impl Vm {
                             base = callee_slot;
                             ip = code!();
                         } else if callee.tag == TAG_BUILTIN {
+                            // `push(array, v)` with room to spare, inline:
+                            // it is what array-building loops call.
+                            if callee.payload == BUILTIN_PUSH && argc == 2 {
+                                let a = *callee_slot.add(1);
+                                if a.tag == TAG_ARRAY {
+                                    let items = &mut array_obj(a).items;
+                                    if items.len() < items.capacity() {
+                                        items.push(*callee_slot.add(2));
+                                        sp = callee_slot;
+                                        push!(Value::NIL);
+                                        continue;
+                                    }
+                                }
+                            }
                             sync!();
-                            self.frames.last_mut().unwrap_unchecked().pc = pc!();
-                            let args =
-                                std::slice::from_raw_parts(callee_slot.add(1), argc as usize);
-                            let r = tri!(builtins::call(self, callee.payload as usize, args));
+                            let r = self.call_builtin(callee, callee_slot.add(1), argc, pc!())?;
                             sp = callee_slot;
                             push!(r);
                         } else {
