@@ -53,7 +53,7 @@ use crate::runtime::value::{
     TAG_UNDEF,
 };
 use crate::runtime::vm::{
-    FRAME_BASE, FRAME_CLOSURE, FRAME_PC, FRAME_SIZE, MAX_FRAMES, VM_FRAMES_LEN, VM_FRAMES_PTR,
+    FRAME_BASE, FRAME_CLOSURE, FRAME_PC, FRAME_SIZE, MAX_FRAMES, VM_FRAMES_PTR, VM_FRAMES_TOP,
 };
 
 /// Where a compiled function's internal entry starts (see
@@ -236,9 +236,9 @@ impl<'a> Compiler<'a> {
     /// * The **external entry** (offset 0, the `Entry` signature) is how
     ///   Rust calls in: a full System V prologue saves the callee-saved
     ///   registers, loads the VM registers (`r_vm`, `r_aux`, `r_consts`,
-    ///   and the frame count into `r_keep`), stores the frame limit in its
-    ///   spill slot (`emit_frame_limit`), calls the OSR entry, and after
-    ///   the (normal) return writes the frame count back, sets status 0
+    ///   and the frame stack's top into `r_keep`), stores the frame limit in
+    ///   its spill slot (`emit_frame_limit`), calls the OSR entry, and after
+    ///   the (normal) return writes the top back, sets status 0
     ///   and restores everything. It is padded to [`INTERNAL_ENTRY`] bytes.
     /// * The **internal entry** (offset [`INTERNAL_ENTRY`]) is how compiled
     ///   code calls compiled code: the VM registers are already loaded and
@@ -264,14 +264,14 @@ impl<'a> Compiler<'a> {
             ; mov r_vm, rdi
             ; mov r_aux, QWORD ctx
             ; mov r_consts, [r_aux]
-            ; mov r_keep, [r_vm + VM_FRAMES_LEN as i32]
+            ; mov r_keep, [r_vm + VM_FRAMES_TOP as i32]
         );
         self.emit_frame_limit();
         emit!(self
             ; call =>osr
             // Only normal returns come back here: errors unwind straight
             // to the epilogue (`emit_error_exit`).
-            ; mov [r_vm + VM_FRAMES_LEN as i32], r_keep
+            ; mov [r_vm + VM_FRAMES_TOP as i32], r_keep
             ; xor eax, eax
         );
         emit_epilogue(&mut self.ops);
@@ -287,10 +287,10 @@ impl<'a> Compiler<'a> {
         );
     }
 
-    /// Stores at `[rbp + FRAME_LIMIT]` the frame count at which inline
-    /// calls take the slow path: `MAX_FRAMES`, or less if the native stack
-    /// or the VM stack would run out first. One compare at each call then
-    /// checks all three.
+    /// Stores at `[rbp + FRAME_LIMIT]` the frame stack top (as in `r_keep`)
+    /// at which inline calls take the slow path: `MAX_FRAMES` records, or
+    /// fewer if the native stack or the VM stack would run out first. One
+    /// compare at each call then checks all three.
     ///
     /// * Native stack: every compiled-to-compiled call below this external
     ///   entry uses exactly 16 bytes (return address and alignment), so
@@ -324,8 +324,12 @@ impl<'a> Compiler<'a> {
             ; shr r10, shift
             ; cmp rax, r10
             ; cmova rax, r10
+            // As a record address: the top plus that many records, at
+            // most `MAX_FRAMES` records from the bottom.
+            ; imul rax, rax, FRAME_SIZE
             ; add rax, r_keep
-            ; mov ecx, MAX_FRAMES as i32
+            ; mov rcx, [r_vm + VM_FRAMES_PTR as i32]
+            ; add rcx, (MAX_FRAMES as i32) * FRAME_SIZE
             ; cmp rax, rcx
             ; cmova rax, rcx
             ; mov [rbp + FRAME_LIMIT], rax
@@ -614,13 +618,13 @@ impl<'a> Compiler<'a> {
 
     /// Calls `helper(vm, base, depth, pc, a, b)` (see `helpers` for the
     /// convention). rsp is 16-byte aligned here: templates never push.
-    /// Compiled code keeps the frame count in `r_keep`; it is written to
-    /// the frame stack first, so the helper (traces, the GC, calls) sees
+    /// Compiled code keeps the frame stack's top in `r_keep`; it is written
+    /// to the frame stack first, so the helper (traces, the GC, calls) sees
     /// the records that compiled code pushed.
     fn call_helper(&mut self, helper: Helper, depth: u32, a: u64, b: u64) {
         let pc = self.pc as i32;
         emit!(self
-            ; mov [r_vm + VM_FRAMES_LEN as i32], r_keep
+            ; mov [r_vm + VM_FRAMES_TOP as i32], r_keep
             ; mov rdi, r_vm
             ; mov rsi, r_base
             ; mov edx, depth as i32
@@ -1595,7 +1599,7 @@ impl<'a> Compiler<'a> {
             ; cmp rax, 1
             ; je =>err
             ; jb =>done                 // done by the helper
-            ; add r_keep, 1             // the helper pushed the record
+            ; add r_keep, FRAME_SIZE    // the helper pushed the record
             ; call:
             ; add rax, INTERNAL_ENTRY as i32
             ; add r_base, callee
@@ -1623,32 +1627,30 @@ impl<'a> Compiler<'a> {
     /// The inline call paths' last check and record push. On entry `r10` is
     /// the callee's closure.
     ///
-    /// The check: the frame count stays below the limit that also keeps
+    /// The check: the frame stack top stays below the limit that also keeps
     /// the native and VM stacks from running out (`emit_frame_limit`); if
-    /// it fails, it jumps to `slow`. Then the caller's
-    /// record (`frames[len-1]`) gets its return pc, for stack traces, and
-    /// `frames[len]` the closure and the base index (the caller's plus the
-    /// callee slot). Its pc is left alone: it is only read after being
-    /// written (by a call the callee makes, or by an error). `len` lives in
-    /// `r_keep` and grows by one.
+    /// it fails, it jumps to `slow`. Then the caller's record (just below
+    /// the top, `r_keep`) gets its return pc, for stack traces, and the
+    /// new one (at the top) the closure and the base index (the caller's
+    /// plus the callee slot). Its pc is left alone: it is only read after
+    /// being written (by a call the callee makes, or by an error). The top
+    /// moves up by one record.
     fn check_limits_and_push(&mut self, callee_index: u32, slow: DynamicLabel) {
         let return_pc = self.pc as i32 + 1;
         emit!(self
             ; cmp r_keep, [rbp + FRAME_LIMIT]
             ; jae =>slow                          // frames, native or VM stack
-            ; imul r9, r_keep, FRAME_SIZE
-            ; add r9, [r_vm + VM_FRAMES_PTR as i32]                // &frames[len]
-            ; mov QWORD [r9 - FRAME_SIZE + FRAME_PC], return_pc
-            ; mov [r9 + FRAME_CLOSURE], r10
-            ; mov rdx, [r9 - FRAME_SIZE + FRAME_BASE]
+            ; mov QWORD [r_keep - FRAME_SIZE + FRAME_PC], return_pc
+            ; mov [r_keep + FRAME_CLOSURE], r10
+            ; mov rdx, [r_keep - FRAME_SIZE + FRAME_BASE]
             ; add rdx, callee_index as i32
-            ; mov [r9 + FRAME_BASE], rdx
-            ; add r_keep, 1
+            ; mov [r_keep + FRAME_BASE], rdx
+            ; add r_keep, FRAME_SIZE
         );
     }
 
     /// `Return`: the result goes to slot 0, where the caller expects it,
-    /// and the frame record is popped (`r_keep` drops by one). A function
+    /// and the frame record is popped (`r_keep` drops by one record). A function
     /// that captures one of its locals may have open upvalues into its
     /// frame: `jit_return` closes them first.
     fn emit_return(&mut self, d: u32) {
@@ -1664,7 +1666,7 @@ impl<'a> Compiler<'a> {
         if captures_locals {
             self.call_helper(helpers::jit_return, d, 0, 0);
         }
-        emit!(self ; sub r_keep, 1);
+        emit!(self ; sub r_keep, FRAME_SIZE);
         self.emit_internal_return();
     }
 

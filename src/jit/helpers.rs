@@ -60,7 +60,7 @@ use crate::runtime::heap::{
 use crate::runtime::map::Map;
 use crate::runtime::ops;
 use crate::runtime::value::{TAG_ARRAY, TAG_BUILTIN, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_STRING};
-use crate::runtime::vm::{Frame, MAX_FRAMES, STACK_SLOTS, Vm, arity_error};
+use crate::runtime::vm::{Frame, STACK_SLOTS, Vm, arity_error};
 
 /// Status: the helper finished normally.
 pub const OK: u64 = 0;
@@ -359,7 +359,7 @@ pub unsafe extern "sysv64" fn jit_close_upvals(
 
 /// `Return`'s bookkeeping, after compiled code stored the result in
 /// `base[0]`: closes the frame's upvalues. Compiled code pops the frame
-/// record itself (it keeps the frame count in a register). Never allocates
+/// record itself (it keeps the frame stack top in a register). Never allocates
 /// or raises.
 pub unsafe extern "sysv64" fn jit_return(
     vm: *mut Vm,
@@ -622,7 +622,7 @@ unsafe fn call_function(vm: &mut Vm, callee_slot: *mut Value, argc: u32, pc: u32
             return raise(vm, arity_error(f.proto.arity, argc), pc);
         }
         let new_base = callee_slot.offset_from(vm.stack.as_ptr()) as usize;
-        if vm.frames.len() >= MAX_FRAMES
+        if vm.frames.is_full()
             || new_base + f.proto.max_slots as usize > STACK_SLOTS
             || vm.jit_native_stack_low()
         {

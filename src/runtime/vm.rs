@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use super::VmOptions;
 use super::builtins;
 use super::format::to_bytes;
-use super::frames::{FRAMES_LEN_OFFSET, FRAMES_PTR_OFFSET, FrameStack};
+use super::frames::{FRAMES_PTR_OFFSET, FRAMES_TOP_OFFSET, FrameStack};
 use super::heap::{
     ClosureObj, FuncObj, Heap, UpvalObj, ValueVec, array_obj, closure_func, map_obj,
 };
@@ -76,9 +76,9 @@ pub const FRAME_SIZE: i32 = std::mem::size_of::<Frame>() as i32;
 pub const FRAME_CLOSURE: i32 = std::mem::offset_of!(Frame, closure) as i32;
 pub const FRAME_PC: i32 = std::mem::offset_of!(Frame, pc) as i32;
 pub const FRAME_BASE: i32 = std::mem::offset_of!(Frame, base) as i32;
-/// Where the frame stack's pointer and length are inside a `Vm`.
+/// Where the frame stack's records pointer and top pointer are inside a `Vm`.
 pub const VM_FRAMES_PTR: usize = std::mem::offset_of!(Vm, frames) + FRAMES_PTR_OFFSET;
-pub const VM_FRAMES_LEN: usize = std::mem::offset_of!(Vm, frames) + FRAMES_LEN_OFFSET;
+pub const VM_FRAMES_TOP: usize = std::mem::offset_of!(Vm, frames) + FRAMES_TOP_OFFSET;
 
 pub struct Vm {
     pub(crate) heap: Heap,
@@ -1110,7 +1110,7 @@ impl Vm {
                                 throw!(arity_error(f.proto.arity, argc));
                             }
                             let new_base = callee_slot.offset_from(stack!()) as usize;
-                            if self.frames.len() >= MAX_FRAMES
+                            if self.frames.is_full()
                                 || new_base + f.proto.max_slots as usize > STACK_SLOTS
                             {
                                 throw!("stack overflow".to_string());
