@@ -48,6 +48,11 @@ impl FrameStack {
         unsafe { self.top.offset_from_unsigned(self.ptr.as_ptr()) }
     }
 
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.top == self.ptr.as_ptr()
+    }
+
     /// Whether `MAX_FRAMES` records are live (a push would overflow).
     #[inline]
     pub fn is_full(&self) -> bool {
