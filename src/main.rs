@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -15,6 +14,7 @@ use toyc::compiler::CompileOptions;
 use toyc::diag::exit;
 use toyc::driver;
 use toyc::jit::tools::ToolOptions;
+use toyc::runtime::interrupt::Interrupt;
 use toyc::runtime::{Vm, VmOptions};
 
 mod sweep;
@@ -216,7 +216,7 @@ fn vm_options(tiers: &TierOptions) -> VmOptions {
         jit_threshold,
         jit_code_limit: tiers.jit_code_limit,
         jit_stats: tiers.jit_stats,
-        interrupt: Arc::new(AtomicBool::new(false)),
+        interrupt: Arc::new(Interrupt::new()),
     }
 }
 
@@ -283,9 +283,9 @@ fn run_file(file: &std::path::Path, opts: VmOptions, tools: ToolOptions, limits:
 /// before that poll (code stuck in one long builtin) exits at once with the
 /// shell's usual 130.
 fn stop_on_ctrl_c(opts: &VmOptions) {
-    let flag = opts.interrupt.clone();
+    let interrupt = opts.interrupt.clone();
     let installed = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
+        if interrupt.raise() {
             std::process::exit(130);
         }
     });

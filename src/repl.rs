@@ -19,7 +19,8 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::runtime::interrupt::Interrupt;
 
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
@@ -46,7 +47,7 @@ Commands:
 pub struct Session {
     vm: Vm,
     globals: GlobalNames,
-    interrupt: Arc<AtomicBool>,
+    interrupt: Arc<Interrupt>,
 }
 
 impl Session {
@@ -172,7 +173,7 @@ impl Session {
         }
     }
 
-    fn interrupt_flag(&self) -> Arc<AtomicBool> {
+    fn interrupt(&self) -> Arc<Interrupt> {
         self.interrupt.clone()
     }
 }
@@ -270,8 +271,10 @@ fn interactive(session: &mut Session) -> i32 {
     }
     // Ctrl-C while code runs: ask the VM to stop at its next poll. At the
     // prompt the terminal is in raw mode and rustyline sees the key instead.
-    let flag = session.interrupt_flag();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let interrupt = session.interrupt();
+    let _ = ctrlc::set_handler(move || {
+        interrupt.raise();
+    });
     println!(
         "toyc {} — Toy with a baseline JIT. :help for help, Ctrl-D to exit.",
         env!("CARGO_PKG_VERSION")
@@ -294,7 +297,7 @@ fn interactive(session: &mut Session) -> i32 {
                 if is_quit(&input) {
                     break;
                 }
-                session.interrupt_flag().store(false, Ordering::SeqCst);
+                session.interrupt().clear();
                 show(session.eval(&input));
             }
             Err(ReadlineError::Interrupted) => pending.clear(),

@@ -27,7 +27,7 @@
 //!
 //! Status protocol: a helper returns 0 or 1 in `rax`; on 1 the code jumps to
 //! the shared error exit, which unwinds every compiled frame at once and
-//! returns 1 from the innermost external entry (`Compiler::emit_error_exit`).
+//! returns 1 from the innermost external entry (`Compiler::emit_exits`).
 //! `Return` stores the result in `base[0]` (where the caller expects it),
 //! pops the frame record (inline, or via `jit_return` when open upvalues
 //! may point into the frame) and returns; compiled callers test nothing
@@ -40,7 +40,7 @@ use super::asm::jit_asm;
 use super::asm::prelude::*;
 use super::divide::{self, ModBy};
 use super::helpers::{self, Helper};
-use super::tier::{CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
+use super::tier::{CTX_FRAME_LIMIT, CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
 use crate::bytecode::Op;
 use crate::runtime::Value;
 use crate::runtime::heap::{
@@ -60,10 +60,11 @@ use crate::runtime::vm::{
 /// `Compiler::emit_entry`): compiled callers call `entry + INTERNAL_ENTRY`.
 pub const INTERNAL_ENTRY: usize = 192;
 
-/// Where the external entry keeps its frame limit (`Compiler::emit_frame_limit`):
-/// its one spill slot, `[rbp + FRAME_LIMIT]`. `rbp` is the innermost
-/// external entry's frame pointer wherever compiled code runs.
-const FRAME_LIMIT: i32 = -48;
+/// Where the external entry keeps the frame limit it replaced (and puts
+/// back on the way out, see `Compiler::emit_frame_limit`): its one spill
+/// slot, `[rbp + SAVED_LIMIT]`. `rbp` is the innermost external entry's
+/// frame pointer wherever compiled code runs.
+const SAVED_LIMIT: i32 = -48;
 
 /// The largest frame (`max_slots`) an inline call pushes without checking
 /// the VM stack itself: the frame limit accounts for it
@@ -106,6 +107,7 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
         .map(|_| ops.new_dynamic_label())
         .collect();
     let error_exit = ops.new_dynamic_label();
+    let normal_exit = ops.new_dynamic_label();
     let internal_entry = ops.new_dynamic_label();
     let osr_entry = ops.new_dynamic_label();
     let mut c = Compiler {
@@ -115,6 +117,7 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
         analysis,
         labels,
         error_exit,
+        normal_exit,
         internal_entry,
         osr_entry,
         pc: 0,
@@ -128,7 +131,7 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
     c.emit_body();
     let body_end = c.ops.offset().0;
     c.emit_cold();
-    c.emit_error_exit();
+    c.emit_exits();
     let osr_entry = c.ops.offset().0;
     c.emit_osr_entry();
     let code = finish(c.ops).map_err(|e| e.to_string())?;
@@ -210,6 +213,8 @@ struct Compiler<'a> {
     /// One label per instruction (only jump targets are jumped to).
     labels: Vec<DynamicLabel>,
     error_exit: DynamicLabel,
+    /// Where the external entry goes after a normal return.
+    normal_exit: DynamicLabel,
     /// The internal entry (direct self-calls call it) and the OSR entry.
     internal_entry: DynamicLabel,
     osr_entry: DynamicLabel,
@@ -267,14 +272,13 @@ impl<'a> Compiler<'a> {
             ; mov r_keep, [r_vm + VM_FRAMES_TOP as i32]
         );
         self.emit_frame_limit();
+        let normal_exit = self.normal_exit;
         emit!(self
             ; call =>osr
             // Only normal returns come back here: errors unwind straight
-            // to the epilogue (`emit_error_exit`).
-            ; mov [r_vm + VM_FRAMES_TOP as i32], r_keep
-            ; xor eax, eax
+            // to the error exit. Both are out of line (`emit_exits`).
+            ; jmp =>normal_exit
         );
-        emit_epilogue(&mut self.ops);
         let used = self.ops.offset().0;
         assert!(used <= INTERNAL_ENTRY, "external entry is {used} bytes");
         for _ in used..INTERNAL_ENTRY {
@@ -287,10 +291,14 @@ impl<'a> Compiler<'a> {
         );
     }
 
-    /// Stores at `[rbp + FRAME_LIMIT]` the frame stack top (as in `r_keep`)
-    /// at which inline calls take the slow path: `MAX_FRAMES` records, or
+    /// Sets `JitCtx::frame_limit`: the frame stack top (as in `r_keep`) at
+    /// which inline calls take the slow path: `MAX_FRAMES` records, or
     /// fewer if the native stack or the VM stack would run out first. One
-    /// compare at each call then checks all three.
+    /// compare at each call then checks all three, and interrupts too: an
+    /// interrupt zeroes the limit (`tier::JitCtx`), so the compare fails.
+    /// The old limit (an outer external entry's) is kept at
+    /// `[rbp + SAVED_LIMIT]` and put back on the way out
+    /// (`emit_restore_limit`).
     ///
     /// * Native stack: every compiled-to-compiled call below this external
     ///   entry uses exactly 16 bytes (return address and alignment), so
@@ -306,7 +314,7 @@ impl<'a> Compiler<'a> {
     /// It errs on the safe side; the slow path, `jit_call`, does the exact
     /// checks and raises `stack overflow` (or calls on, if there is room).
     fn emit_frame_limit(&mut self) {
-        debug_assert_eq!(FRAME_LIMIT, spill_slot(0));
+        debug_assert_eq!(SAVED_LIMIT, spill_slot(0));
         let end = slot(self.func.proto.max_slots);
         let shift = (FAST_CALL_SLOTS as u64 * 16).trailing_zeros() as i8;
         emit!(self
@@ -332,7 +340,34 @@ impl<'a> Compiler<'a> {
             ; add rcx, (MAX_FRAMES as i32) * FRAME_SIZE
             ; cmp rax, rcx
             ; cmova rax, rcx
-            ; mov [rbp + FRAME_LIMIT], rax
+            // `xchg` with memory is a full barrier: the flag is read after
+            // the new limit is visible to an interrupting thread.
+            ; xchg rax, [r_aux + CTX_FRAME_LIMIT as i32]
+            ; mov [rbp + SAVED_LIMIT], rax
+        );
+        self.zero_limit_if_interrupted();
+    }
+
+    /// Puts back the frame limit `emit_frame_limit` replaced (at normal and
+    /// error exits of the external entry).
+    fn emit_restore_limit(&mut self) {
+        emit!(self
+            ; mov rcx, [rbp + SAVED_LIMIT]
+            ; xchg rcx, [r_aux + CTX_FRAME_LIMIT as i32]
+        );
+        self.zero_limit_if_interrupted();
+    }
+
+    /// An interrupt raised while the limit was being replaced may have
+    /// zeroed the old value: if the flag is set, zero the new one.
+    fn zero_limit_if_interrupted(&mut self) {
+        let flag = self.env.interrupt as i64;
+        emit!(self
+            ; mov rcx, QWORD flag
+            ; cmp BYTE [rcx], 0
+            ; je >clear
+            ; mov QWORD [r_aux + CTX_FRAME_LIMIT as i32], 0
+            ; clear:
         );
     }
 
@@ -408,17 +443,28 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// The shared error exit: unwinds every compiled frame up to the
-    /// innermost external entry and returns status 1 from it. `rbp` is
+    /// The external entry's two ways out, both putting back the frame limit
+    /// it replaced. The normal exit writes the frame stack top back and
+    /// returns status 0. The shared error exit unwinds every compiled frame
+    /// up to the innermost external entry and returns status 1 from it. `rbp` is
     /// that entry's frame pointer (internal entries, templates and Rust
     /// helpers all preserve it), so its epilogue discards whatever the
     /// internal calls pushed and restores the callee-saved registers. The
     /// error is already parked in `vm.jit_error`, and the frame stack is
     /// left as the error saw it. So compiled callers never test a status
     /// after calling compiled code.
-    fn emit_error_exit(&mut self) {
-        let l = self.error_exit;
-        emit!(self ; =>l ; mov eax, 1);
+    fn emit_exits(&mut self) {
+        let (normal, error) = (self.normal_exit, self.error_exit);
+        emit!(self
+            ; =>normal
+            ; mov [r_vm + VM_FRAMES_TOP as i32], r_keep
+            ; xor eax, eax
+            ; jmp >restore
+            ; =>error
+            ; mov eax, 1
+            ; restore:
+        );
+        self.emit_restore_limit();
         emit_epilogue(&mut self.ops);
     }
 
@@ -1436,19 +1482,16 @@ impl<'a> Compiler<'a> {
     /// when set) and jumps to `target` if it is clear; otherwise raises
     /// `interrupted` out of line. One taken branch per iteration.
     fn emit_loop(&mut self, d: u32, target: u32) {
-        let flag = self.env.interrupt as i64;
-        let (t, raise) = (self.labels[target as usize], self.ops.new_dynamic_label());
+        let (t, poll) = (self.labels[target as usize], self.ops.new_dynamic_label());
         emit!(self
-            ; mov rax, QWORD flag
-            ; cmp BYTE [rax], 0
-            ; je =>t
-            ; jmp =>raise
+            ; cmp r_keep, [r_aux + CTX_FRAME_LIMIT as i32]
+            ; jbe =>t
+            ; jmp =>poll
         );
         self.cold(move |c| {
-            emit!(c ; =>raise);
-            c.call_helper(helpers::jit_interrupted, d, 0, 0);
-            let err = c.error_exit;
-            emit!(c ; jmp =>err);
+            emit!(c ; =>poll);
+            c.call_checked(helpers::jit_poll_interrupt, d, 0, 0);
+            emit!(c ; jmp =>t);
         });
     }
 
@@ -1531,14 +1574,8 @@ impl<'a> Compiler<'a> {
     fn emit_call_op(&mut self, d: u32, argc: u32) {
         let callee_index = d - argc - 1;
         let callee = slot(callee_index);
-        let flag = self.env.interrupt as i64;
         let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         emit!(self
-            // Calls poll the interrupt flag (Ctrl-C, --timeout) as the
-            // interpreter does: a set flag takes the slow path, which raises.
-            ; mov rax, QWORD flag
-            ; cmp BYTE [rax], 0
-            ; jne =>slow
             ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
             ; jne =>slow
             ; mov r10, [r_base + callee + 8]                      // closure
@@ -1638,8 +1675,8 @@ impl<'a> Compiler<'a> {
     fn check_limits_and_push(&mut self, callee_index: u32, slow: DynamicLabel) {
         let return_pc = self.pc as i32 + 1;
         emit!(self
-            ; cmp r_keep, [rbp + FRAME_LIMIT]
-            ; jae =>slow                          // frames, native or VM stack
+            ; cmp r_keep, [r_aux + CTX_FRAME_LIMIT as i32]
+            ; jae =>slow               // frames, native or VM stack, interrupt
             ; mov QWORD [r_keep - FRAME_SIZE + FRAME_PC], return_pc
             ; mov [r_keep + FRAME_CLOSURE], r10
             ; mov rdx, [r_keep - FRAME_SIZE + FRAME_BASE]

@@ -258,9 +258,12 @@ pub unsafe extern "sysv64" fn jit_undefined_global(
     raise(vm, msg, pc)
 }
 
-/// Raises `interrupted` after clearing the interrupt flag (a back-edge poll
-/// found it set). Always returns [`ERROR`].
-pub unsafe extern "sysv64" fn jit_interrupted(
+/// A loop back-edge found the frame stack top above the frame limit: the
+/// limit was zeroed by an interrupt (see `tier::JitCtx`), or this frame is
+/// deeper than the limit (it was pushed by `jit_call`'s exact checks).
+/// Raises the interrupt's error after clearing the flag if one is pending,
+/// else returns 0 and the loop goes on. May raise; never allocates.
+pub unsafe extern "sysv64" fn jit_poll_interrupt(
     vm: *mut Vm,
     base: *mut Value,
     depth: u32,
@@ -271,10 +274,13 @@ pub unsafe extern "sysv64" fn jit_interrupted(
     // SAFETY: see the module docs.
     unsafe {
         let vm = &mut *vm;
-        sync(vm, base, depth);
-        vm.clear_interrupt();
-        let message = vm.interrupt_message();
-        raise(vm, message, pc)
+        match vm.take_interrupt() {
+            Some(message) => {
+                sync(vm, base, depth);
+                raise(vm, message, pc)
+            }
+            None => OK,
+        }
     }
 }
 
@@ -676,7 +682,7 @@ pub fn symbols() -> Vec<(usize, &'static str)> {
         jit_neg,
         jit_bit_not,
         jit_undefined_global,
-        jit_interrupted,
+        jit_poll_interrupt,
         jit_range_error,
         jit_get_upval,
         jit_set_upval,

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::bytecode::GlobalNames;
 use crate::compiler::CompileOptions;
 use crate::driver::{self, CapturedOutput};
+use crate::runtime::interrupt::Interrupt;
 use crate::runtime::{Vm, VmOptions};
 
 /// What a run produced: stdout, then the error's message and trace.
@@ -165,18 +166,32 @@ fn no_rwx_mapping_while_compiled_code_runs() {
 
 #[test]
 fn compiled_loops_poll_the_interrupt_flag() {
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let setter = interrupt.clone();
+    let (_, err) = run_with("let i = 0;\nwhile true { i = i + 1; }", interrupted_soon());
+    assert_eq!(err.unwrap().0, "interrupted");
+}
+
+/// Options with every function compiled and an interrupt raised after
+/// 100 ms.
+fn interrupted_soon() -> VmOptions {
+    let interrupt = Arc::new(Interrupt::new());
+    let raiser = interrupt.clone();
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        setter.store(true, Ordering::Relaxed);
+        raiser.raise();
     });
-    let vm_opts = VmOptions {
+    VmOptions {
         jit_threshold: Some(0),
         interrupt,
         ..VmOptions::default()
-    };
-    let (_, err) = run_with("let i = 0;\nwhile true { i = i + 1; }", vm_opts);
+    }
+}
+
+/// Calls without loops (here about 2^60 of them) also stop: raising the
+/// interrupt zeroes the frame limit that every compiled call compares.
+#[test]
+fn compiled_calls_notice_an_interrupt() {
+    let src = "fn f(n) { if n == 0 { return 0; } return f(n - 1) + f(n - 1); }\nprint(f(60));";
+    let (_, err) = run_with(src, interrupted_soon());
     assert_eq!(err.unwrap().0, "interrupted");
 }
 

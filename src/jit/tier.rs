@@ -37,7 +37,8 @@
 //! least that much stack plus some headroom (`main.rs` runs it on a 256 MiB
 //! thread).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::code_cache::{CacheError, CodeCache};
@@ -45,6 +46,7 @@ use super::compiler::{self, Env};
 use super::tools::{Reason, Tools};
 use crate::diag::RuntimeError;
 use crate::runtime::heap::FuncObj;
+use crate::runtime::interrupt::Watcher;
 use crate::runtime::vm::STACK_SLOTS;
 use crate::runtime::{Value, Vm, VmOptions};
 
@@ -60,33 +62,42 @@ pub const NATIVE_STACK_BUDGET: usize = 160 << 20;
 pub type Entry = unsafe extern "sysv64" fn(*mut Vm, *mut Value, u64) -> u64;
 
 /// Data compiled code reads through a fixed address (in `r_aux`).
+///
+/// It lives in an `Arc` so that the interrupt can reach it from another
+/// thread (see [`Watcher`]); its fields are atomics for the same reason.
+/// Compiled code reads and writes them as plain memory (an atomic has the
+/// layout of its value, and x86-64 loads and stores of aligned words are
+/// atomic).
 #[repr(C)]
+#[derive(Default)]
 pub struct JitCtx {
     /// The VM's globals array (reloaded into `r_consts` at every entry;
     /// refreshed by `Vm::run`, the only place the array can move).
-    pub globals: *mut Value,
+    pub globals: AtomicPtr<Value>,
     /// The lowest native stack address compiled code may call below (the
-    /// budget of [`NATIVE_STACK_BUDGET`]); the inline call path compares
-    /// `rsp` with it.
-    pub native_stack_limit: usize,
+    /// budget of [`NATIVE_STACK_BUDGET`]).
+    pub native_stack_limit: AtomicUsize,
     /// One past the VM stack's last slot: a callee's frame must end below.
-    pub vm_stack_end: *mut Value,
+    pub vm_stack_end: AtomicPtr<Value>,
+    /// The frame stack top at which compiled calls and loop back-edges
+    /// take their slow paths: set by each external entry from the stack
+    /// budgets (`Compiler::emit_frame_limit`), and zeroed by an interrupt.
+    pub frame_limit: AtomicUsize,
 }
 
-impl Default for JitCtx {
-    /// A context with no VM yet (`Vm::run` fills it in).
-    fn default() -> Self {
-        JitCtx {
-            globals: std::ptr::null_mut(),
-            native_stack_limit: 0,
-            vm_stack_end: std::ptr::null_mut(),
-        }
+/// Raising an interrupt zeroes the frame limit, so the next compiled call
+/// or back-edge takes its slow path, which polls the flag. That is how
+/// compiled code notices interrupts without reading the flag itself.
+impl Watcher for JitCtx {
+    fn interrupted(&self) {
+        self.frame_limit.store(0, Ordering::SeqCst);
     }
 }
 
 /// Offsets in [`JitCtx`] for compiled code.
 pub const CTX_NATIVE_STACK_LIMIT: usize = std::mem::offset_of!(JitCtx, native_stack_limit);
 pub const CTX_VM_STACK_END: usize = std::mem::offset_of!(JitCtx, vm_stack_end);
+pub const CTX_FRAME_LIMIT: usize = std::mem::offset_of!(JitCtx, frame_limit);
 
 /// One compiled function, for `--jit-stats`.
 struct FnStats {
@@ -99,7 +110,7 @@ struct FnStats {
 /// The JIT's state, owned by the VM (boxed: compiled code holds the address
 /// of `ctx`).
 pub struct Jit {
-    pub(crate) ctx: JitCtx,
+    pub(crate) ctx: Arc<JitCtx>,
     pub(super) threshold: u32,
     cache: CodeCache,
     interrupt: *const AtomicBool,
@@ -125,11 +136,14 @@ impl Jit {
     /// The JIT for these options, or `None` when it is off.
     pub fn for_options(opts: &VmOptions) -> Option<Box<Jit>> {
         let threshold = opts.jit_threshold?;
+        let ctx = Arc::new(JitCtx::default());
+        opts.interrupt
+            .watch(Arc::downgrade(&ctx) as std::sync::Weak<dyn Watcher>);
         Some(Box::new(Jit {
-            ctx: JitCtx::default(),
+            ctx,
             threshold,
             cache: CodeCache::new(opts.jit_code_limit.unwrap_or(DEFAULT_CODE_LIMIT)),
-            interrupt: std::sync::Arc::as_ptr(&opts.interrupt),
+            interrupt: opts.interrupt.flag(),
             disabled: false,
             stack_limit: 0,
             print_stats: opts.jit_stats,
@@ -152,7 +166,7 @@ impl Jit {
         }
         let start = Instant::now();
         let env = Env {
-            ctx: &self.ctx as *const JitCtx as usize,
+            ctx: Arc::as_ptr(&self.ctx) as usize,
             interrupt: self.interrupt,
             globals,
         };
@@ -245,11 +259,12 @@ impl Vm {
     pub(crate) fn jit_before_run(&mut self, script: *const FuncObj) -> Option<*const u8> {
         let globals = self.globals.as_mut_ptr();
         let jit = self.jit.as_mut()?;
-        jit.ctx.globals = globals;
+        jit.ctx.globals.store(globals, Ordering::Relaxed);
         jit.stack_limit = native_sp().saturating_sub(NATIVE_STACK_BUDGET);
-        jit.ctx.native_stack_limit = jit.stack_limit;
+        (jit.ctx.native_stack_limit).store(jit.stack_limit, Ordering::Relaxed);
         // SAFETY: one past the end of the VM stack's allocation.
-        jit.ctx.vm_stack_end = unsafe { self.stack.as_ptr().add(STACK_SLOTS) };
+        let end = unsafe { self.stack.as_ptr().add(STACK_SLOTS) };
+        jit.ctx.vm_stack_end.store(end, Ordering::Relaxed);
         // SAFETY: loaded functions live as long as the VM.
         let entry = unsafe { (*script).jit_entry.get() };
         (!entry.is_null()).then_some(entry)
@@ -306,11 +321,6 @@ impl Vm {
         self.jit
             .as_ref()
             .is_some_and(|j| native_sp() < j.stack_limit)
-    }
-
-    /// Clears the interrupt flag (compiled code found it set).
-    pub(crate) fn clear_interrupt(&self) {
-        self.opts.interrupt.store(false, Ordering::Relaxed);
     }
 
     /// The one entry path into compiled code: runs `entry` for the frame at

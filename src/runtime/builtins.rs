@@ -210,7 +210,7 @@ fn abs(v: Value) -> BuiltinResult {
 
 fn read_line(vm: &mut Vm) -> BuiltinResult {
     vm.flush();
-    let mut line = match super::stdin::read_line(&vm.opts.interrupt) {
+    let mut line = match super::stdin::read_line(vm.opts.interrupt.flag()) {
         Line::Text(line) => line,
         Line::Eof => return Ok(Value::NIL),
         // Ctrl-C or `--timeout` while waiting: the same error as a poll in

@@ -16,12 +16,12 @@
 //! and [`Vm::repr`].
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 pub mod builtins;
 pub mod format;
 pub mod frames;
 pub mod heap;
+pub mod interrupt;
 pub mod map;
 pub mod ops;
 pub mod stdin;
@@ -47,7 +47,7 @@ pub struct VmOptions {
     pub jit_code_limit: Option<usize>,
     /// Print JIT statistics to stderr when the VM is dropped.
     pub jit_stats: bool,
-    /// Set by a Ctrl-C handler; the VM raises `interrupted` at the next loop
-    /// back-edge and clears it.
-    pub interrupt: Arc<AtomicBool>,
+    /// Raised by a Ctrl-C handler, the timeout timer or the heap limit; the
+    /// VM stops at its next poll (see [`interrupt`]).
+    pub interrupt: Arc<interrupt::Interrupt>,
 }

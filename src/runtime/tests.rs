@@ -3,8 +3,8 @@
 
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::interrupt::Interrupt;
 use super::{Value, Vm, VmOptions};
 use crate::bytecode::{Constant, FunctionProto, GlobalNames, Op, UpvalDesc, builtin_index};
 use crate::diag::{RuntimeError, TraceEntry};
@@ -79,7 +79,7 @@ fn globals(names: &[&str]) -> GlobalNames {
 struct Run {
     vm: Vm,
     out: CapturedOutput,
-    interrupt: Arc<AtomicBool>,
+    interrupt: Arc<Interrupt>,
 }
 
 impl Run {
@@ -547,11 +547,11 @@ fn globals_persist_across_runs() {
 fn interrupt_stops_a_loop() {
     use Op::*;
     let mut r = Run::new(false);
-    r.interrupt.store(true, Ordering::Relaxed);
+    r.interrupt.raise();
     let script = Fn::script(vec![Nil, Pop, Loop { target: 0 }]);
     let err = r.run(script, &[]).unwrap_err();
     assert_eq!(err.message, "interrupted");
-    assert!(!r.interrupt.load(Ordering::Relaxed));
+    assert!(!r.interrupt.is_set());
 }
 
 #[test]

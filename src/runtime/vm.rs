@@ -28,7 +28,6 @@ use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::VmOptions;
@@ -250,10 +249,10 @@ impl Vm {
     /// and calls poll in both tiers.
     pub fn set_timeout(&mut self, limit: Duration) {
         self.deadline = Some(Instant::now() + limit);
-        let flag = self.opts.interrupt.clone();
+        let interrupt = self.opts.interrupt.clone();
         std::thread::spawn(move || {
             std::thread::sleep(limit);
-            flag.store(true, Ordering::Relaxed);
+            interrupt.raise();
         });
     }
 
@@ -277,8 +276,8 @@ impl Vm {
     /// Clears a set interrupt flag and returns its message (a call-site poll).
     #[inline]
     pub(crate) fn take_interrupt(&self) -> Option<String> {
-        if self.opts.interrupt.load(Ordering::Relaxed) {
-            self.opts.interrupt.store(false, Ordering::Relaxed);
+        if self.opts.interrupt.is_set() {
+            self.opts.interrupt.clear();
             return Some(self.interrupt_message());
         }
         None
@@ -292,7 +291,7 @@ impl Vm {
             self.collect();
             if self.heap.over_limit() {
                 // Allocation cannot fail here; the next poll raises.
-                self.opts.interrupt.store(true, Ordering::Relaxed);
+                self.opts.interrupt.raise();
             }
         }
     }
@@ -607,8 +606,7 @@ impl Vm {
                     let f = func!();
                     f.hotness.set(f.hotness.get().saturating_add(1));
                     let target = $target as usize;
-                    let stay = if self.jit.is_none() && !self.opts.interrupt.load(Ordering::Relaxed)
-                    {
+                    let stay = if self.jit.is_none() && !self.opts.interrupt.is_set() {
                         true
                     } else {
                         sync!();
