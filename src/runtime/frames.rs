@@ -20,6 +20,8 @@ pub struct FrameStack {
     /// `MAX_FRAMES` records; those below `top` are live.
     ptr: NonNull<Frame>,
     top: *mut Frame,
+    /// One past the last record (`ptr + MAX_FRAMES`).
+    end: *mut Frame,
     /// The mapping `ptr` points into (unmapped on drop).
     _map: memmap2::MmapMut,
 }
@@ -37,6 +39,8 @@ impl FrameStack {
         FrameStack {
             ptr,
             top: ptr.as_ptr(),
+            // SAFETY: one past the mapping's last record.
+            end: unsafe { ptr.as_ptr().add(MAX_FRAMES) },
             _map: map,
         }
     }
@@ -56,8 +60,7 @@ impl FrameStack {
     /// Whether `MAX_FRAMES` records are live (a push would overflow).
     #[inline]
     pub fn is_full(&self) -> bool {
-        // SAFETY: one past the allocation's last record.
-        self.top == unsafe { self.ptr.as_ptr().add(MAX_FRAMES) }
+        self.top == self.end
     }
 
     /// The top pointer, to compare with a later one (cheaper than `len`,

@@ -273,14 +273,21 @@ impl Vm {
         }
     }
 
-    /// Clears a set interrupt flag and returns its message (a call-site poll).
-    #[inline]
+    /// Clears a set interrupt flag and returns its message (a call-site
+    /// poll: the check inline, the rest out of line).
+    #[inline(always)]
     pub(crate) fn take_interrupt(&self) -> Option<String> {
         if self.opts.interrupt.is_set() {
-            self.opts.interrupt.clear();
-            return Some(self.interrupt_message());
+            return Some(self.take_pending_interrupt());
         }
         None
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_pending_interrupt(&self) -> String {
+        self.opts.interrupt.clear();
+        self.interrupt_message()
     }
 
     // ---- allocation and GC -----------------------------------------------
@@ -497,7 +504,9 @@ impl Vm {
     /// Runs from the top frame until it returns.
     #[allow(clippy::too_many_lines)]
     pub(crate) fn execute(&mut self) -> Result<Value, RuntimeError> {
-        let entry_depth = self.frames.len() - 1;
+        // The frame stack's top once the entry frame has returned.
+        // SAFETY: the entry frame's record is live.
+        let entry_top = unsafe { self.frames.top().sub(1) };
 
         // SAFETY: the whole loop relies on these invariants:
         // - `verify` checked at load time that every slot, constant, global,
@@ -618,7 +627,7 @@ impl Vm {
                         // The compiled code ran the frame to its `Return`.
                         let result = *base;
                         sp = base.add(1);
-                        if self.frames.len() == entry_depth {
+                        if self.frames.top() == entry_top {
                             sync!();
                             return Ok(result);
                         }
@@ -865,7 +874,7 @@ impl Vm {
                     self.frames.pop();
                     sp = base;
                     push!(result);
-                    if self.frames.len() == entry_depth {
+                    if self.frames.top() == entry_top {
                         sync!();
                         return Ok(result);
                     }
