@@ -14,7 +14,7 @@
 //! | `r12`    | `r_vm`     | pointer to the VM context (heap, globals, value stack)      | yes             |
 //! | `r13`    | `r_base`   | frame base: address of slot 0 of this frame in the value stack | yes          |
 //! | `r14`    | `r_consts` | the VM's globals array (constants are immediates)           | yes             |
-//! | `r15`    | `r_aux`    | the JIT context (`tier::JitCtx`: globals, stack limits)     | yes             |
+//! | `r15`    | `r_aux`    | the JIT context (`tier::JitCtx`: globals, stack limits, frame limit) | yes    |
 //! | `rbx`    | `r_keep`   | the frame stack's top (`frames.top`) while compiled code runs | yes             |
 //! | `rbp`    | —          | native frame pointer, so `perf` and `gdb` can walk the stack | yes            |
 //! | `rsp`    | —          | native stack pointer, 16-byte aligned at every `call`       | —               |
