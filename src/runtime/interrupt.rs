@@ -26,11 +26,11 @@ pub trait Watcher: Send + Sync {
 /// A shared interrupt request (one per program or REPL session, in an
 /// `Arc`).
 ///
-/// `repr(C)` keeps the flag first, where the interpreter's loads at every
-/// back-edge and call find it. Measured: with the flag placed after the
-/// mutex (Rust's default field order), `--no-jit` on `loop.toy` ran 30%
-/// slower, the same instructions executing; an unlucky address, probably
-/// aliasing with the VM stack slots the loop writes.
+/// `repr(C)` keeps the flag first, at the offset the interpreter's loads at
+/// every back-edge and call used before this type existed (the old flag
+/// was a bare `AtomicBool` in an `Arc`). A build with the flag after the
+/// mutex ran `--no-jit` `loop.toy` up to 30% slower with the same
+/// instructions executing; see docs/performance.md, "Code layout".
 #[derive(Default)]
 #[repr(C)]
 pub struct Interrupt {
