@@ -1593,7 +1593,6 @@ impl<'a> Compiler<'a> {
             }
             self.check_limits_and_push(callee_index, slow);
             emit!(self
-                ; add r_base, callee
                 ; call =>own
                 ; sub r_base, callee
                 ; =>done
@@ -1637,9 +1636,9 @@ impl<'a> Compiler<'a> {
             ; je =>err
             ; jb =>done                 // done by the helper
             ; add r_keep, FRAME_SIZE    // the helper pushed the record
+            ; add r_base, callee
             ; call:
             ; add rax, INTERNAL_ENTRY as i32
-            ; add r_base, callee
             ; call rax
             ; sub r_base, callee
             ; jmp =>done
@@ -1668,10 +1667,11 @@ impl<'a> Compiler<'a> {
     /// the native and VM stacks from running out (`emit_frame_limit`); if
     /// it fails, it jumps to `slow`. Then the caller's record (just below
     /// the top, `r_keep`) gets its return pc, for stack traces, and the
-    /// new one (at the top) the closure and the base index (the caller's
-    /// plus the callee slot). Its pc is left alone: it is only read after
-    /// being written (by a call the callee makes, or by an error). The top
-    /// moves up by one record.
+    /// new one (at the top) the closure and the base: `r_base` moves to
+    /// the callee slot, and that address is the base. Its pc is left
+    /// alone: it is only read after being written (by a call the callee
+    /// makes, or by an error). The top moves up by one record. The caller
+    /// then calls the callee and moves `r_base` back.
     fn check_limits_and_push(&mut self, callee_index: u32, slow: DynamicLabel) {
         let return_pc = self.pc as i32 + 1;
         emit!(self
@@ -1679,9 +1679,8 @@ impl<'a> Compiler<'a> {
             ; jae =>slow               // frames, native or VM stack, interrupt
             ; mov QWORD [r_keep - FRAME_SIZE + FRAME_PC], return_pc
             ; mov [r_keep + FRAME_CLOSURE], r10
-            ; mov rdx, [r_keep - FRAME_SIZE + FRAME_BASE]
-            ; add rdx, callee_index as i32
-            ; mov [r_keep + FRAME_BASE], rdx
+            ; add r_base, slot(callee_index)
+            ; mov [r_keep + FRAME_BASE], r_base
             ; add r_keep, FRAME_SIZE
         );
     }

@@ -638,7 +638,7 @@ unsafe fn call_function(vm: &mut Vm, callee_slot: *mut Value, argc: u32, pc: u32
         vm.frames.push(Frame {
             closure: c,
             pc: 0,
-            base: new_base,
+            base: callee_slot,
         });
         f.hotness.set(f.hotness.get().saturating_add(1));
         let entry = vm.jit_entry_for_call(f);

@@ -146,13 +146,14 @@ mod tests {
             s.push(Frame {
                 closure: std::ptr::null_mut(),
                 pc: i,
-                base: i * 10,
+                base: std::ptr::null_mut::<crate::runtime::Value>().wrapping_add(i * 10),
             });
         }
         assert_eq!(s.len(), 5);
         s.last_mut().unwrap().pc = 99;
         assert_eq!(s.pop().unwrap().pc, 99);
-        assert_eq!(s.iter().map(|f| f.base).sum::<usize>(), 60);
+        let bases = s.iter().map(|f| f.base.addr()).sum::<usize>();
+        assert_eq!(bases, 60 * size_of::<crate::runtime::Value>());
         s.clear();
         assert!(s.is_empty());
     }

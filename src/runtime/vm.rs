@@ -66,8 +66,8 @@ pub struct Frame {
     pub closure: *mut ClosureObj,
     /// While a callee runs: the index of the instruction after the call.
     pub pc: usize,
-    /// Stack index of the frame's slot 0 (the callee).
-    pub base: usize,
+    /// The frame's slot 0 (the callee) in the VM stack.
+    pub base: *mut Value,
 }
 
 /// Frame record layout, for compiled code's inline call path.
@@ -191,7 +191,7 @@ impl Vm {
         self.frames.push(Frame {
             closure: closure.as_ptr(),
             pc: 0,
-            base: 0,
+            base: self.stack.as_ptr(),
         });
         // JIT hook: with threshold 0 the script is compiled already.
         let result = match self.jit_before_run(func) {
@@ -537,7 +537,7 @@ impl Vm {
                     (&*self.frames.last().unwrap_unchecked().closure)
                 };
             }
-            let mut base: *mut Value = self.stack.as_ptr().add(frame.base);
+            let mut base: *mut Value = frame.base;
             // Rarely used state is re-read rather than kept in locals, so the
             // hot locals (ip, sp, base) get the registers.
             macro_rules! stack {
@@ -602,7 +602,7 @@ impl Vm {
                 () => {{
                     frame = *self.frames.last().unwrap_unchecked();
                     func = (*frame.closure).func;
-                    base = stack!().add(frame.base);
+                    base = frame.base;
                     ip = code!().add(frame.pc);
                 }};
             }
@@ -1126,7 +1126,7 @@ impl Vm {
                             self.frames.push(Frame {
                                 closure: c,
                                 pc: 0,
-                                base: new_base,
+                                base: callee_slot,
                             });
                             f.hotness.set(f.hotness.get().saturating_add(1));
                             // JIT hook: run the callee's machine code if it
