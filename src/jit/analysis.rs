@@ -189,10 +189,11 @@ fn int_slots(proto: &FunctionProto, depth: &[Option<u32>]) -> Vec<u64> {
                     changed = true;
                 }
             };
-            if let (Some(_), _) = effect(&proto.code[pc], d as i64) {
+            let (falls_through, jumps) = effect(&proto.code[pc], d as i64);
+            if falls_through.is_some() {
                 meet(pc + 1, fall);
             }
-            if let (_, Some((t, _))) = effect(&proto.code[pc], d as i64) {
+            if let Some((t, _)) = jumps {
                 meet(t as usize, jump);
             }
         }

@@ -77,7 +77,9 @@ pub struct Env<'g> {
     /// The JIT context ([`super::JitCtx`]); its first field is the globals
     /// array pointer, reloaded at every function entry.
     pub ctx: usize,
-    /// The VM's interrupt flag, polled at back-edges.
+    /// The VM's interrupt flag. Compiled code polls the frame limit, which
+    /// an interrupt zeroes; the external entry reads the flag itself only
+    /// when it swaps the limit (`Compiler::zero_limit_if_interrupted`).
     pub interrupt: *const AtomicBool,
     /// The globals when the function is compiled. A global that is defined
     /// stays defined (nothing undefines one), so reading it needs no
@@ -241,9 +243,10 @@ impl<'a> Compiler<'a> {
     /// * The **external entry** (offset 0, the `Entry` signature) is how
     ///   Rust calls in: a full System V prologue saves the callee-saved
     ///   registers, loads the VM registers (`r_vm`, `r_aux`, `r_consts`,
-    ///   and the frame stack's top into `r_keep`), stores the frame limit in
-    ///   its spill slot (`emit_frame_limit`), calls the OSR entry, and after
-    ///   the (normal) return writes the top back, sets status 0
+    ///   and the frame stack's top into `r_keep`), swaps in its frame limit
+    ///   (`emit_frame_limit`), calls the OSR entry, and after the (normal)
+    ///   return jumps to the normal exit after the body (`emit_exits`),
+    ///   which writes the top back, puts the old limit back, sets status 0
     ///   and restores everything. It is padded to [`INTERNAL_ENTRY`] bytes.
     /// * The **internal entry** (offset [`INTERNAL_ENTRY`]) is how compiled
     ///   code calls compiled code: the VM registers are already loaded and
