@@ -117,7 +117,7 @@ pub fn analyze(proto: &FunctionProto) -> Result<Analysis, String> {
             work.push((t as usize, td));
         }
     }
-    let ints = int_slots(proto, &depth);
+    let ints = int_slots(proto, &depth, 0);
     Ok(Analysis {
         depth,
         is_target,
@@ -164,17 +164,18 @@ fn below(d: u32) -> Slots {
 /// upvalue), so captured slots are never listed. Both tiers run the same
 /// bytecode with the same values, so the facts also hold where on-stack
 /// replacement enters from the interpreter.
-fn int_slots(proto: &FunctionProto, depth: &[Option<u32>]) -> Vec<u64> {
+///
+/// `entry` is what is known on entry: nothing (0) for the function's
+/// ordinary body, the int parameters for its specialized body
+/// ([`Analysis::specialized`]).
+fn int_slots(proto: &FunctionProto, depth: &[Option<u32>], entry: Slots) -> Vec<u64> {
     let n = proto.code.len();
-    let captured = (proto.protos.iter())
-        .flat_map(|p| p.upvals.iter())
-        .filter(|u| u.is_local)
-        .fold(0, |k, u| k | bit(u.index));
+    let captured = captured_slots(proto);
     // Start from "everything" and only ever remove facts, so iterating
-    // converges; the entry knows nothing (arguments can be anything).
+    // converges; the entry knows only `entry`.
     let mut ints: Vec<Slots> = vec![!0; n];
     if n > 0 {
-        ints[0] = 0;
+        ints[0] = entry & !captured;
     }
     let mut changed = true;
     while changed {
@@ -202,6 +203,66 @@ fn int_slots(proto: &FunctionProto, depth: &[Option<u32>]) -> Vec<u64> {
         *k &= below(d.unwrap_or(0));
     }
     ints
+}
+
+/// The slots of locals that closures capture.
+fn captured_slots(proto: &FunctionProto) -> Slots {
+    (proto.protos.iter())
+        .flat_map(|p| p.upvals.iter())
+        .filter(|u| u.is_local)
+        .fold(0, |k, u| k | bit(u.index))
+}
+
+impl Analysis {
+    /// The facts for a copy of the body that runs only when the parameters
+    /// in `params` hold ints (checked once on entry, see
+    /// `Compiler::emit_entry`); `None` if that changes nothing.
+    pub fn specialized(&self, proto: &FunctionProto, params: Slots) -> Option<Vec<u64>> {
+        let ints = int_slots(proto, &self.depth, params);
+        (ints != self.ints).then_some(ints)
+    }
+}
+
+/// The parameters worth specializing the body on: those the body reads
+/// straight into an int operator, a comparison or an index (`n - 1`,
+/// `n < 2`, `a[i]`), and that no closure captures. A cheap look at the
+/// instruction before the consumer finds them (the pushes the compiler
+/// defers, see `compiler::Operand`); it may miss some, which only costs
+/// speed.
+pub fn int_params(proto: &FunctionProto) -> Slots {
+    use Op::*;
+    let params = below(proto.arity + 1) & !1; // slots 1..=arity
+    let code = &proto.code;
+    let mut used = 0;
+    for pc in 1..code.len() {
+        // How many entries the instruction reads as numbers.
+        let n = match code[pc] {
+            AddInt { .. } | SubInt { .. } | ModInt { .. } | Neg => 1,
+            Add | Sub | Mul | Div | Mod | Eq | Ne | Lt | Le | Gt | Ge => 2,
+            JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } => 2,
+            JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. } => 2,
+            GetIndex => 1, // the index
+            _ => continue,
+        };
+        // The locals pushed right before it, top first.
+        let mut pushed = match code[pc - 1] {
+            GetLocal2 { a, b } => vec![b, a],
+            GetLocal { slot } => match code.get(pc.wrapping_sub(2)) {
+                Some(GetLocal { slot: a }) => vec![slot, *a],
+                Some(GetLocal2 { b, .. }) => vec![slot, *b],
+                _ => vec![slot],
+            },
+            Int { .. } => match code.get(pc.wrapping_sub(2)) {
+                Some(GetLocal { slot }) => vec![u32::MAX, *slot],
+                Some(GetLocal2 { b, .. }) => vec![u32::MAX, *b],
+                _ => vec![],
+            },
+            _ => vec![],
+        };
+        pushed.truncate(n);
+        used |= pushed.into_iter().fold(0, |k, s| k | bit(s));
+    }
+    used & params & !captured_slots(proto)
 }
 
 /// The int slots after `op` (at depth `d`, int slots `k`): on falling

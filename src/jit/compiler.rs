@@ -35,22 +35,22 @@
 
 use std::sync::atomic::AtomicBool;
 
-use super::analysis::{Analysis, analyze};
+use super::analysis::{Analysis, analyze, int_params};
 use super::asm::jit_asm;
 use super::asm::prelude::*;
 use super::divide::{self, ModBy};
 use super::helpers::{self, Helper};
 use super::tier::{CTX_FRAME_LIMIT, CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
-use crate::bytecode::Op;
+use crate::bytecode::{BUILTIN_PUSH, Op};
 use crate::runtime::Value;
 use crate::runtime::heap::{
-    ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET, FUNC_ARITY_OFFSET,
+    ARRAY_CAP_OFFSET, ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET, FUNC_ARITY_OFFSET,
     FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj, MapObj,
 };
 use crate::runtime::map::{ENTRY_KEY, ENTRY_SIZE, ENTRY_VALUE, MAP_ENTRIES_LEN, MAP_ENTRIES_PTR};
 use crate::runtime::value::{
-    TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_FLOAT, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_STRING,
-    TAG_UNDEF,
+    TAG_ARRAY, TAG_BOOL, TAG_BUILTIN, TAG_FLOAT, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_NIL,
+    TAG_STRING, TAG_UNDEF,
 };
 use crate::runtime::vm::{
     FRAME_BASE, FRAME_CLOSURE, FRAME_PC, FRAME_SIZE, MAX_FRAMES, VM_FRAMES_PTR, VM_FRAMES_TOP,
@@ -94,8 +94,12 @@ pub struct Output {
     pub code: Vec<u8>,
     pub offsets: Vec<(usize, usize)>,
     pub cold: Vec<(usize, usize)>,
-    /// Where the body ends (the out-of-line code, then the error exit
-    /// follow) and where the OSR entry starts (see `Compiler::emit_entry`).
+    /// Where the specialized body starts, if there is one (see
+    /// `Compiler::emit_entry`), and which parameter slots it assumes hold
+    /// ints (one bit per slot).
+    pub specialized: Option<(usize, u64)>,
+    /// Where the (last) body ends (its out-of-line code, then the error
+    /// exit follow) and where the OSR entry starts.
     pub body_end: usize,
     pub osr_entry: usize,
 }
@@ -105,9 +109,18 @@ pub struct Output {
 pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
     let analysis = analyze(&func.proto)?;
     let mut ops = new_ops();
-    let labels = (0..func.proto.code.len())
-        .map(|_| ops.new_dynamic_label())
-        .collect();
+    let n = func.proto.code.len();
+    let labels = (0..n).map(|_| ops.new_dynamic_label()).collect();
+    let params = int_params(&func.proto);
+    let spec = analysis
+        .specialized(&func.proto, params)
+        .map(|ints| Specialized {
+            params,
+            ints,
+            labels: (0..n).map(|_| ops.new_dynamic_label()).collect(),
+            entry: ops.new_dynamic_label(),
+        });
+    let checks = ops.new_dynamic_label();
     let error_exit = ops.new_dynamic_label();
     let normal_exit = ops.new_dynamic_label();
     let internal_entry = ops.new_dynamic_label();
@@ -121,7 +134,9 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
         error_exit,
         normal_exit,
         internal_entry,
+        checks,
         osr_entry,
+        spec,
         pc: 0,
         pending: Vec::new(),
         cached: None,
@@ -131,8 +146,13 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
     };
     c.emit_entry();
     c.emit_body();
-    let body_end = c.ops.offset().0;
+    let mut body_end = c.ops.offset().0;
     c.emit_cold();
+    let mut specialized = None;
+    if let Some(spec) = c.spec.take() {
+        specialized = Some((c.ops.offset().0, spec.params));
+        body_end = c.emit_specialized(spec);
+    }
     c.emit_exits();
     let osr_entry = c.ops.offset().0;
     c.emit_osr_entry();
@@ -141,6 +161,7 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
         code,
         offsets: c.offsets,
         cold: c.cold_offsets,
+        specialized,
         body_end,
         osr_entry,
     })
@@ -161,16 +182,33 @@ fn slot(i: u32) -> i32 {
 
 /// The instructions that read deferred entries themselves (see
 /// [`Operand`]); before any other, the compiler writes them to their slots.
+/// The int operators and comparisons among them take only `Slot` and `Int`
+/// operands ([`takes_values`]).
 #[allow(clippy::match_like_matches_macro)] // one row per group reads better
 fn uses_deferred_entries(op: Op) -> bool {
     use Op::*;
     match op {
         GetLocal { .. } | GetLocal2 { .. } | Int { .. } | Pop | PopN { .. } => true,
-        SetLocal { .. } | Return => true,
+        Nil | True | False | GetBuiltin { .. } => true,
+        SetLocal { .. } | Return | Call { .. } | GetIndex | SetIndex => true,
         Add | Sub | Mul | AddInt { .. } | SubInt { .. } | ModInt { .. } => true,
         Eq | Ne | Lt | Le | Gt | Ge => true,
         JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } => true,
         JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. } => true,
+        _ => false,
+    }
+}
+
+/// Whether `op` (one of [`uses_deferred_entries`]) also handles
+/// [`Operand::Value`] entries. The int operators and comparisons do not:
+/// before them, the compiler writes out pending entries if one is a value.
+#[allow(clippy::match_like_matches_macro)]
+fn takes_values(op: Op) -> bool {
+    use Op::*;
+    match op {
+        GetLocal { .. } | GetLocal2 { .. } | Int { .. } | Pop | PopN { .. } => true,
+        Nil | True | False | GetBuiltin { .. } => true,
+        SetLocal { .. } | Return | Call { .. } | GetIndex | SetIndex => true,
         _ => false,
     }
 }
@@ -191,6 +229,9 @@ enum Operand {
     Slot(u32),
     /// An int immediate.
     Int(i32),
+    /// Any other constant (`nil`, `true`, `false`, a builtin): a tag and
+    /// a payload that fits an `i32` immediate.
+    Value { tag: u64, payload: i32 },
 }
 
 /// An int operator's fast path ends with its result in `rax` as well as
@@ -201,6 +242,27 @@ enum Operand {
 /// consumer's check and load happen out of line (`Compiler::first_in_rax`).
 /// Any other instruction, or a jump target, first binds `generic` where
 /// it starts (`Compiler::drop_cached`), so both paths meet as before.
+impl Operand {
+    const NIL: Operand = Operand::Value {
+        tag: TAG_NIL,
+        payload: 0,
+    };
+
+    fn bool(b: bool) -> Operand {
+        Operand::Value {
+            tag: TAG_BOOL,
+            payload: b as i32,
+        }
+    }
+
+    fn builtin(b: u32) -> Operand {
+        Operand::Value {
+            tag: TAG_BUILTIN,
+            payload: b as i32,
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Cached {
     slot: u32,
@@ -217,9 +279,14 @@ struct Compiler<'a> {
     error_exit: DynamicLabel,
     /// Where the external entry goes after a normal return.
     normal_exit: DynamicLabel,
-    /// The internal entry (direct self-calls call it) and the OSR entry.
+    /// The internal entry (direct self-calls call it), where it checks
+    /// the parameters for the specialized body, and the OSR entry.
     internal_entry: DynamicLabel,
+    checks: DynamicLabel,
     osr_entry: DynamicLabel,
+    /// The specialized body still to emit, or (while it is being emitted)
+    /// its entry for self-calls.
+    spec: Option<Specialized>,
     /// The instruction being compiled.
     pc: usize,
     /// Deferred pushes: the top `pending.len()` operand-stack entries, not
@@ -232,6 +299,18 @@ struct Compiler<'a> {
     /// Out-of-line code (see [`Compiler::cold`]), with the pc it belongs to.
     cold: Vec<(usize, ColdPath<'a>)>,
     cold_offsets: Vec<(usize, usize)>,
+}
+
+/// A second copy of the body, compiled for int arguments (see
+/// `Compiler::emit_entry`).
+struct Specialized {
+    /// The parameter slots it assumes hold ints, one bit per slot.
+    params: u64,
+    /// Its [`Analysis::ints`], and its instructions' labels.
+    ints: Vec<u64>,
+    labels: Vec<DynamicLabel>,
+    /// Where self-calls with int arguments enter it.
+    entry: DynamicLabel,
 }
 
 /// Code emitted after the body, away from the fast paths.
@@ -287,11 +366,59 @@ impl<'a> Compiler<'a> {
         for _ in used..INTERNAL_ENTRY {
             emit!(self ; nop);
         }
-        let internal = self.internal_entry;
+        let (internal, checks) = (self.internal_entry, self.checks);
         emit!(self
             ; =>internal
             ; sub rsp, 8
+            ; =>checks
         );
+        self.emit_parameter_checks();
+    }
+
+    /// With a specialized body: jumps there if every parameter it assumes
+    /// to be an int is one, else falls into the ordinary body.
+    ///
+    /// The specialized body is the same bytecode compiled a second time,
+    /// knowing that some parameters hold ints on entry (those the body
+    /// uses as numbers, [`int_params`]): the int pre-pass then finds more
+    /// int slots, and their tag checks and slow paths disappear. A
+    /// self-call whose arguments are known ints enters it directly at its
+    /// own entry, so recursion such as `fib(n - 1)` checks its argument
+    /// once, on the way in from outside.
+    fn emit_parameter_checks(&mut self) {
+        let Some(spec) = &self.spec else { return };
+        let (start, params) = (spec.labels[0], spec.params);
+        let generic = self.ops.new_dynamic_label();
+        let slots: Vec<u32> = (1..64).filter(|p| params & (1 << p) != 0).collect();
+        for (i, &p) in slots.iter().enumerate() {
+            let s = slot(p);
+            emit!(self ; cmp QWORD [r_base + s], TAG_INT as i32);
+            if i + 1 < slots.len() {
+                emit!(self ; jne =>generic);
+            } else {
+                emit!(self ; je =>start);
+            }
+        }
+        emit!(self ; =>generic);
+    }
+
+    /// Emits the specialized body and its out-of-line code (see
+    /// `emit_parameter_checks`), with its own facts and labels; returns
+    /// where the body ends.
+    fn emit_specialized(&mut self, mut spec: Specialized) -> usize {
+        std::mem::swap(&mut self.analysis.ints, &mut spec.ints);
+        std::mem::swap(&mut self.labels, &mut spec.labels);
+        let entry = spec.entry;
+        emit!(self ; =>entry ; sub rsp, 8);
+        self.spec = Some(spec);
+        self.emit_body();
+        let end = self.ops.offset().0;
+        self.emit_cold();
+        // The OSR entry's loop headers are the ordinary body's.
+        let mut spec = self.spec.take().expect("set above");
+        std::mem::swap(&mut self.labels, &mut spec.labels);
+        std::mem::swap(&mut self.analysis.ints, &mut spec.ints);
+        end
     }
 
     /// Sets `JitCtx::frame_limit`: the frame stack top (as in `r_keep`) at
@@ -377,7 +504,7 @@ impl<'a> Compiler<'a> {
     /// The OSR entry (see `emit_entry`): the internal entry's work, then a
     /// jump to the entry `pc` in `rdx`: 0 or a loop header.
     fn emit_osr_entry(&mut self) {
-        let (osr, start) = (self.osr_entry, self.labels[0]);
+        let (osr, start) = (self.osr_entry, self.checks);
         emit!(self
             ; =>osr
             ; sub rsp, 8
@@ -523,6 +650,11 @@ impl<'a> Compiler<'a> {
         // the others find every entry in its slot.
         if !uses_deferred_entries(op) {
             self.flush(d);
+        } else if !takes_values(op) && self.pending.iter().any(|v| matches!(v, Operand::Value { .. })) {
+            // The operator's paths may not meet where the flush's code
+            // begins (see `Cached`): let them meet first.
+            self.drop_cached();
+            self.flush(d);
         }
         match op {
             Op::GetLocal { slot } => return self.defer(Operand::Slot(slot)),
@@ -537,9 +669,9 @@ impl<'a> Compiler<'a> {
                 let v = self.take_operands(d, 1)[0];
                 self.materialize(v, slot);
             }
-            Op::Nil => self.emit_nil(d),
-            Op::True => self.emit_true(d),
-            Op::False => self.emit_false(d),
+            Op::Nil => return self.defer(Operand::NIL),
+            Op::True => return self.defer(Operand::bool(true)),
+            Op::False => return self.defer(Operand::bool(false)),
             Op::Const { k } => self.emit_const(d, k),
             Op::Dup => self.emit_dup(d),
             Op::Dup2 => self.emit_dup2(d),
@@ -548,7 +680,7 @@ impl<'a> Compiler<'a> {
             Op::GetGlobal { g } => self.emit_get_global(d, g),
             Op::SetGlobal { g } => self.emit_set_global(d, g),
             Op::DefineGlobal { g } => self.emit_define_global(d, g),
-            Op::GetBuiltin { b } => self.store_imm(d, TAG_BUILTIN, b as u64),
+            Op::GetBuiltin { b } => return self.defer(Operand::builtin(b)),
             Op::CloseUpvals { slot } => {
                 self.call_checked(helpers::jit_close_upvals, d, slot as u64, 0)
             }
@@ -809,8 +941,18 @@ impl<'a> Compiler<'a> {
     fn materialize(&mut self, v: Operand, s: u32) {
         match v {
             Operand::Slot(from) if from == s => {}
+            // A known int: its tag is a constant (one load fewer).
+            Operand::Slot(from) if self.is_int(v) => {
+                let (f, t) = (slot(from), slot(s));
+                emit!(self
+                    ; mov r10, [r_base + f + 8]
+                    ; mov QWORD [r_base + t], TAG_INT as i32
+                    ; mov [r_base + t + 8], r10
+                );
+            }
             Operand::Slot(from) => self.copy_slot(from, s),
             Operand::Int(i) => self.store_imm(s, TAG_INT, i as i64 as u64),
+            Operand::Value { tag, payload } => self.store_imm(s, tag, payload as i64 as u64),
         }
     }
 
@@ -841,6 +983,7 @@ impl<'a> Compiler<'a> {
     fn is_int(&self, v: Operand) -> bool {
         match v {
             Operand::Int(_) => true,
+            Operand::Value { .. } => false,
             Operand::Slot(s) => s < 64 && self.analysis.ints[self.pc] & (1 << s) != 0,
         }
     }
@@ -851,12 +994,16 @@ impl<'a> Compiler<'a> {
         if self.is_int(v) {
             return;
         }
-        if let Operand::Slot(s) = v {
-            let s = slot(s);
-            emit!(self
-                ; cmp QWORD [r_base + s], TAG_INT as i32
-                ; jne =>not_ints
-            );
+        match v {
+            Operand::Slot(s) => {
+                let s = slot(s);
+                emit!(self
+                    ; cmp QWORD [r_base + s], TAG_INT as i32
+                    ; jne =>not_ints
+                );
+            }
+            Operand::Value { .. } => emit!(self ; jmp =>not_ints),
+            Operand::Int(_) => {}
         }
     }
 
@@ -868,6 +1015,7 @@ impl<'a> Compiler<'a> {
                 emit!(self ; mov rax, [r_base + s + 8]);
             }
             Operand::Int(i) => emit!(self ; mov rax, i),
+            Operand::Value { payload, .. } => emit!(self ; mov rax, payload),
         }
     }
 
@@ -894,18 +1042,6 @@ impl<'a> Compiler<'a> {
                 ; mov [r_base + s + 8], rax
             );
         }
-    }
-
-    fn emit_nil(&mut self, d: u32) {
-        self.store_imm(d, 0, 0);
-    }
-
-    fn emit_true(&mut self, d: u32) {
-        self.store_imm(d, TAG_BOOL, 1);
-    }
-
-    fn emit_false(&mut self, d: u32) {
-        self.store_imm(d, TAG_BOOL, 0);
     }
 
     /// Constants never change after loading, so the value is an immediate
@@ -1027,6 +1163,7 @@ impl<'a> Compiler<'a> {
             (Op::Sub, Operand::Int(i)) => emit!(self ; sub rax, i),
             (Op::Mul, Operand::Int(i)) => emit!(self ; imul rax, rax, i),
             (_, Operand::Int(_)) => unreachable!("bitwise operators take flushed operands"),
+            (_, Operand::Value { .. }) => unreachable!("see `takes_values`"),
             (Op::Add, Operand::Slot(s)) => emit!(self ; add rax, [r_base + slot(s) + 8]),
             (Op::Sub, Operand::Slot(s)) => emit!(self ; sub rax, [r_base + slot(s) + 8]),
             (Op::Mul, Operand::Slot(s)) => emit!(self ; imul rax, [r_base + slot(s) + 8]),
@@ -1096,6 +1233,7 @@ impl<'a> Compiler<'a> {
                 emit!(self ; mov ecx, i ; movsxd rcx, ecx ; cvtsi2sd Rx(xmm), rcx);
                 return;
             }
+            Operand::Value { .. } => unreachable!("see `takes_values`"),
         };
         emit!(self
             ; cmp QWORD [r_base + s], TAG_FLOAT as i32
@@ -1336,6 +1474,7 @@ impl<'a> Compiler<'a> {
                 self.load_int(a);
                 emit!(self ; cmp rax, [r_base + slot(s) + 8]);
             }
+            (_, Operand::Value { .. }) => unreachable!("see `takes_values`"),
         }
         ops
     }
@@ -1575,6 +1714,13 @@ impl<'a> Compiler<'a> {
     /// compiled callee it returns the machine code's address and we call
     /// that.
     fn emit_call_op(&mut self, d: u32, argc: u32) {
+        let ops = self.take_operands(d, argc as usize + 1);
+        if let [Operand::Value { tag, payload }, Operand::Slot(array), value] = ops[..]
+            && (tag, payload) == (TAG_BUILTIN, BUILTIN_PUSH as i32)
+        {
+            return self.emit_push(d, array, value);
+        }
+        self.materialize_operands(d, &ops);
         let callee_index = d - argc - 1;
         let callee = slot(callee_index);
         let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
@@ -1584,7 +1730,8 @@ impl<'a> Compiler<'a> {
             ; mov r10, [r_base + callee + 8]                      // closure
         );
         if argc == self.func.proto.arity {
-            let (own, other) = (self.internal_entry, self.ops.new_dynamic_label());
+            let own = self.self_call_entry(&ops);
+            let other = self.ops.new_dynamic_label();
             emit!(self
                 ; cmp r10, [r_base + 8]
                 ; jne =>other                                    // not a self-call
@@ -1608,6 +1755,18 @@ impl<'a> Compiler<'a> {
             self.emit_compiled_call(d, argc, slow, done);
             emit!(self ; =>done);
         }
+    }
+
+    /// Where a self-call with operands `ops` (callee, arguments) enters:
+    /// the specialized body if the arguments it needs are known ints,
+    /// else the internal entry (which checks them).
+    fn self_call_entry(&self, ops: &[Operand]) -> DynamicLabel {
+        let Some(spec) = &self.spec else {
+            return self.internal_entry;
+        };
+        let ints = (ops.iter().enumerate().skip(1))
+            .all(|(p, &v)| p >= 64 || spec.params & (1 << p) == 0 || self.is_int(v));
+        if ints { spec.entry } else { self.internal_entry }
     }
 
     /// The call of any compiled function (the closure in `r10`), and the
@@ -1711,58 +1870,139 @@ impl<'a> Compiler<'a> {
 
     // ---- arrays ----------------------------------------------------------------
 
-    /// Jumps to `slow` unless slot `a` is an array and slot `i` an int
-    /// index inside it; leaves `rcx` = the element's address.
-    fn array_element(&mut self, a: u32, i: u32) {
-        let (oa, oi) = (slot(a), slot(i));
+    /// Whether `a[i]` has an inline path: the array is in a slot and the
+    /// index is an int or in a slot (a constant of another type is an
+    /// error, which the helper raises).
+    fn indexable(a: Operand, i: Operand) -> bool {
+        matches!(a, Operand::Slot(_)) && !matches!(i, Operand::Value { .. })
+    }
+
+    /// Jumps to `slow` unless `a` (a slot) is an array and `i` an int index
+    /// inside it; leaves `rcx` = the element's address.
+    fn array_element(&mut self, a: Operand, i: Operand, slow: DynamicLabel) {
+        let Operand::Slot(a) = a else {
+            unreachable!("see `indexable`")
+        };
+        let oa = slot(a);
         emit!(self
             ; cmp QWORD [r_base + oa], TAG_ARRAY as i32
-            ; jne >slow
+            ; jne =>slow
+            ; mov rax, [r_base + oa + 8]
         );
-        if !self.is_int(Operand::Slot(i)) {
-            emit!(self
-                ; cmp QWORD [r_base + oi], TAG_INT as i32
-                ; jne >slow
-            );
+        self.guard_int(i, slow);
+        match i {
+            Operand::Slot(s) => emit!(self ; mov rcx, [r_base + slot(s) + 8]),
+            Operand::Int(v) => emit!(self ; mov rcx, v),
+            Operand::Value { .. } => unreachable!("see `indexable`"),
         }
         emit!(self
-            ; mov rax, [r_base + oa + 8]
-            ; mov rcx, [r_base + oi + 8]
             // Unsigned compare: a negative index is a huge number.
             ; cmp rcx, [rax + ARRAY_LEN_OFFSET as i32]
-            ; jae >slow
+            ; jae =>slow
             ; shl rcx, 4
             ; add rcx, [rax + ARRAY_ITEMS_PTR_OFFSET as i32]
         );
     }
 
-    fn emit_get_index(&mut self, d: u32) {
-        let dst = slot(d - 2);
-        self.array_element(d - 2, d - 1);
+    /// `[rcx]` = the value of operand `v` (an array element's address).
+    fn store_at_rcx(&mut self, v: Operand) {
+        let (tag, payload) = match v {
+            Operand::Slot(s) => {
+                let s = slot(s);
+                emit!(self
+                    ; mov r10, [r_base + s]
+                    ; mov r11, [r_base + s + 8]
+                    ; mov [rcx], r10
+                    ; mov [rcx + 8], r11
+                );
+                return;
+            }
+            Operand::Int(i) => (TAG_INT, i),
+            Operand::Value { tag, payload } => (tag, payload),
+        };
         emit!(self
-            ; mov r10, [rcx]
-            ; mov r11, [rcx + 8]
-            ; mov [r_base + dst], r10
-            ; mov [r_base + dst + 8], r11
-            ; jmp >done
-            ; slow:
+            ; mov QWORD [rcx], tag as i32
+            ; mov QWORD [rcx + 8], payload
         );
-        self.call_checked(helpers::jit_get_index, d, 0, 0);
-        emit!(self ; done:);
     }
 
+    /// `a[i]` (operands array, index): the element is copied to the
+    /// array's slot; the helper does maps, strings and errors out of line.
+    fn emit_get_index(&mut self, d: u32) {
+        let ops = self.take_operands(d, 2);
+        let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        if Self::indexable(ops[0], ops[1]) {
+            let dst = slot(d - 2);
+            self.array_element(ops[0], ops[1], slow);
+            emit!(self
+                ; mov r10, [rcx]
+                ; mov r11, [rcx + 8]
+                ; mov [r_base + dst], r10
+                ; mov [r_base + dst + 8], r11
+                ; =>done
+            );
+        } else {
+            emit!(self ; jmp =>slow ; =>done);
+        }
+        self.cold(move |c| {
+            emit!(c ; =>slow);
+            c.materialize_operands(d, &ops);
+            c.call_checked(helpers::jit_get_index, d, 0, 0);
+            emit!(c ; jmp =>done);
+        });
+    }
+
+    /// `a[i] = v` (operands array, index, value), like `a[i]`.
     fn emit_set_index(&mut self, d: u32) {
-        let v = slot(d - 1);
-        self.array_element(d - 3, d - 2);
+        let ops = self.take_operands(d, 3);
+        let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        if Self::indexable(ops[0], ops[1]) {
+            self.array_element(ops[0], ops[1], slow);
+            self.store_at_rcx(ops[2]);
+            emit!(self ; =>done);
+        } else {
+            emit!(self ; jmp =>slow ; =>done);
+        }
+        self.cold(move |c| {
+            emit!(c ; =>slow);
+            c.materialize_operands(d, &ops);
+            c.call_checked(helpers::jit_set_index, d, 0, 0);
+            emit!(c ; jmp =>done);
+        });
+    }
+
+    /// `push(array, v)` (the callee, a builtin, was never written to its
+    /// slot), inline when the array has room, as in the interpreter: loops
+    /// that build arrays make no call at all. Its result, nil, is left as
+    /// a deferred entry. A full array (which must grow) or a non-array
+    /// goes through `jit_call` out of line.
+    fn emit_push(&mut self, d: u32, array: u32, value: Operand) {
+        let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let a = slot(array);
         emit!(self
-            ; mov r10, [r_base + v]
-            ; mov r11, [r_base + v + 8]
-            ; mov [rcx], r10
-            ; mov [rcx + 8], r11
-            ; jmp >done
-            ; slow:
+            ; cmp QWORD [r_base + a], TAG_ARRAY as i32
+            ; jne =>slow
+            ; mov rax, [r_base + a + 8]
+            ; mov rcx, [rax + ARRAY_LEN_OFFSET as i32]
+            ; cmp rcx, [rax + ARRAY_CAP_OFFSET as i32]
+            ; jae =>slow                                 // full: it must grow
+            ; lea rdx, [rcx + 1]
+            ; shl rcx, 4
+            ; add rcx, [rax + ARRAY_ITEMS_PTR_OFFSET as i32]
         );
-        self.call_checked(helpers::jit_set_index, d, 0, 0);
-        emit!(self ; done:);
+        self.store_at_rcx(value);
+        emit!(self
+            ; mov [rax + ARRAY_LEN_OFFSET as i32], rdx
+            ; =>done
+        );
+        let ops = [Operand::builtin(BUILTIN_PUSH), Operand::Slot(array), value];
+        self.cold(move |c| {
+            emit!(c ; =>slow);
+            c.materialize_operands(d, &ops);
+            // A builtin: `jit_call` runs it and returns OK or an error.
+            c.call_checked(helpers::jit_call, d, 2, 0);
+            emit!(c ; jmp =>done);
+        });
+        self.pending.push(Operand::NIL);
     }
 }

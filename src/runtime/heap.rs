@@ -9,7 +9,7 @@
 //!   offset 0   Header { kind: u8, marked: u8 }   (padded to 8 bytes)
 //!   offset 8   items.ptr: *mut Value             ARRAY_ITEMS_PTR_OFFSET
 //!   offset 16  items.len: usize                  ARRAY_LEN_OFFSET
-//!   offset 24  items.cap: usize
+//!   offset 24  items.cap: usize                  ARRAY_CAP_OFFSET
 //! ```
 //!
 //! The collector is mark-and-sweep. Marking uses an explicit worklist (the
@@ -88,6 +88,10 @@ pub const ARRAY_LEN_OFFSET: usize = 16;
 const _: () = assert!(std::mem::offset_of!(ArrayObj, items) == ARRAY_ITEMS_PTR_OFFSET);
 const _: () = assert!(
     std::mem::offset_of!(ArrayObj, items) + std::mem::offset_of!(ValueVec, len) == ARRAY_LEN_OFFSET
+);
+pub const ARRAY_CAP_OFFSET: usize = 24;
+const _: () = assert!(
+    std::mem::offset_of!(ArrayObj, items) + std::mem::offset_of!(ValueVec, cap) == ARRAY_CAP_OFFSET
 );
 const _: () = assert!(std::mem::offset_of!(ValueVec, ptr) == 0);
 

@@ -47,11 +47,7 @@ use crate::diag::{RuntimeError, TraceEntry};
 use crate::jit::Jit;
 
 /// The builtin `push`'s number, for the interpreter's inline fast path.
-const BUILTIN_PUSH: u64 = 2;
-const _: () = assert!(matches!(
-    BUILTIN_NAMES[BUILTIN_PUSH as usize].as_bytes(),
-    b"push"
-));
+const BUILTIN_PUSH: u64 = crate::bytecode::BUILTIN_PUSH as u64;
 
 /// Value slots in the VM stack (16 MiB of address space; untouched pages
 /// cost no memory).
