@@ -94,14 +94,24 @@ pub struct Output {
     pub code: Vec<u8>,
     pub offsets: Vec<(usize, usize)>,
     pub cold: Vec<(usize, usize)>,
-    /// Where the specialized body starts, if there is one (see
-    /// `Compiler::emit_entry`), and which parameter slots it assumes hold
-    /// ints (one bit per slot).
-    pub specialized: Option<(usize, u64)>,
-    /// Where the (last) body ends (its out-of-line code, then the error
-    /// exit follow) and where the OSR entry starts.
+    /// Where the body ends (its out-of-line code follows) and where the
+    /// OSR entry starts (see `Compiler::emit_entry`).
     pub body_end: usize,
+    /// The specialized body, if there is one (see
+    /// `Compiler::emit_parameter_checks`).
+    pub specialized: Option<SpecializedParts>,
     pub osr_entry: usize,
+}
+
+/// Where the specialized body is, and what it assumes.
+#[derive(Clone, Copy, Debug)]
+pub struct SpecializedParts {
+    /// Its entry (self-calls with int arguments call it) and its end (its
+    /// out-of-line code follows).
+    pub start: usize,
+    pub end: usize,
+    /// The parameter slots it assumes hold ints, one bit per slot.
+    pub params: u64,
 }
 
 /// Compiles one function. `Err` only for bytecode whose stack depths are
@@ -146,13 +156,13 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
     };
     c.emit_entry();
     c.emit_body();
-    let mut body_end = c.ops.offset().0;
+    let body_end = c.ops.offset().0;
     c.emit_cold();
-    let mut specialized = None;
-    if let Some(spec) = c.spec.take() {
-        specialized = Some((c.ops.offset().0, spec.params));
-        body_end = c.emit_specialized(spec);
-    }
+    let specialized = c.spec.take().map(|spec| {
+        let (start, params) = (c.ops.offset().0, spec.params);
+        let end = c.emit_specialized(spec);
+        SpecializedParts { start, end, params }
+    });
     c.emit_exits();
     let osr_entry = c.ops.offset().0;
     c.emit_osr_entry();
@@ -161,8 +171,8 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
         code,
         offsets: c.offsets,
         cold: c.cold_offsets,
-        specialized,
         body_end,
+        specialized,
         osr_entry,
     })
 }
@@ -200,8 +210,9 @@ fn uses_deferred_entries(op: Op) -> bool {
 }
 
 /// Whether `op` (one of [`uses_deferred_entries`]) also handles
-/// [`Operand::Value`] entries. The int operators and comparisons do not:
-/// before them, the compiler writes out pending entries if one is a value.
+/// [`Operand::Value`] and [`Operand::Global`] entries. The int operators
+/// and comparisons do not: before them, the compiler writes out pending
+/// entries if one of their operands is of those kinds.
 #[allow(clippy::match_like_matches_macro)]
 fn takes_values(op: Op) -> bool {
     use Op::*;
@@ -232,6 +243,13 @@ enum Operand {
     /// Any other constant (`nil`, `true`, `false`, a builtin): a tag and
     /// a payload that fits an `i32` immediate.
     Value { tag: u64, payload: i32 },
+    /// The value of global `g`, read when it is written out or consumed.
+    /// Nothing that may assign a global (a call, `SetGlobal`, any helper
+    /// that runs Toy code) reads deferred entries, so before any of them
+    /// runs the value is written out: it is the value `GetGlobal` saw. A
+    /// call whose callee is still a global checks for a self-call without
+    /// writing the callee first ([`Compiler::emit_call_op`]).
+    Global(u32),
 }
 
 /// An int operator's fast path ends with its result in `rax` as well as
@@ -243,6 +261,12 @@ enum Operand {
 /// Any other instruction, or a jump target, first binds `generic` where
 /// it starts (`Compiler::drop_cached`), so both paths meet as before.
 impl Operand {
+    /// Whether every instruction that reads deferred entries takes it (the
+    /// int operators and comparisons take only these; see [`takes_values`]).
+    fn is_slot_or_int(self) -> bool {
+        matches!(self, Operand::Slot(_) | Operand::Int(_))
+    }
+
     const NIL: Operand = Operand::Value {
         tag: TAG_NIL,
         payload: 0,
@@ -644,13 +668,26 @@ impl<'a> Compiler<'a> {
         next < self.func.proto.code.len() && !self.analysis.is_target[next]
     }
 
+    /// For an int operator or comparison: whether its operands that are
+    /// still deferred are all [`Operand::Slot`]s or [`Operand::Int`]s.
+    fn operands_are_slots_or_ints(&self, op: Op) -> bool {
+        let n = match op {
+            Op::AddInt { .. } | Op::SubInt { .. } | Op::ModInt { .. } => 1,
+            _ => 2,
+        };
+        let len = self.pending.len();
+        self.pending[len.saturating_sub(n)..]
+            .iter()
+            .all(|v| v.is_slot_or_int())
+    }
+
     /// Emits one instruction (or a fused pair); returns how many it consumed.
     fn emit_op(&mut self, op: Op, d: u32) -> usize {
         // Only some instructions work with deferred entries (see `Operand`);
         // the others find every entry in its slot.
         if !uses_deferred_entries(op) {
             self.flush(d);
-        } else if !takes_values(op) && self.pending.iter().any(|v| matches!(v, Operand::Value { .. })) {
+        } else if !takes_values(op) && !self.operands_are_slots_or_ints(op) {
             // The operator's paths may not meet where the flush's code
             // begins (see `Cached`): let them meet first.
             self.drop_cached();
@@ -677,7 +714,10 @@ impl<'a> Compiler<'a> {
             Op::Dup2 => self.emit_dup2(d),
             Op::GetUpval { idx } => self.call_checked(helpers::jit_get_upval, d, idx as u64, 0),
             Op::SetUpval { idx } => self.call_checked(helpers::jit_set_upval, d, idx as u64, 0),
-            Op::GetGlobal { g } => self.emit_get_global(d, g),
+            Op::GetGlobal { g } => {
+                self.check_global_defined(g, d);
+                return self.defer(Operand::Global(g));
+            }
             Op::SetGlobal { g } => self.emit_set_global(d, g),
             Op::DefineGlobal { g } => self.emit_define_global(d, g),
             Op::GetBuiltin { b } => return self.defer(Operand::builtin(b)),
@@ -900,6 +940,32 @@ impl<'a> Compiler<'a> {
         (self.take_operands(d, n), cached)
     }
 
+    /// The operands of an int operator (as [`Self::operands_with_cache`]).
+    /// If `guard_free` (its result goes to its own slot, and its int path
+    /// cannot fail) and its operands are deferred known ints, it has no
+    /// slow path: no helper runs, so nothing can look at the frame, and
+    /// the deferred entries below stay deferred (`fib(n - 1)` keeps the
+    /// callee `fib` unwritten). Then the third value is true, and the
+    /// caller pushes its result as a deferred entry that is already in its
+    /// slot.
+    fn int_operands(
+        &mut self,
+        d: u32,
+        n: usize,
+        guard_free: bool,
+    ) -> (Vec<Operand>, Option<Cached>, bool) {
+        let len = self.pending.len();
+        let keep = guard_free
+            && len > n
+            && (self.pending[len - n..].iter()).all(|&v| v.is_slot_or_int() && self.is_int(v));
+        if !keep {
+            let (ops, cached) = self.operands_with_cache(d, n);
+            return (ops, cached, false);
+        }
+        self.drop_cached();
+        (self.pending.split_off(len - n), None, true)
+    }
+
     /// Whether the first operand `a` is the cached result, already checked
     /// and in `rax`. If so, the producer's slow paths get the check and
     /// load out of line and rejoin here; if not, both paths meet here.
@@ -953,6 +1019,15 @@ impl<'a> Compiler<'a> {
             Operand::Slot(from) => self.copy_slot(from, s),
             Operand::Int(i) => self.store_imm(s, TAG_INT, i as i64 as u64),
             Operand::Value { tag, payload } => self.store_imm(s, tag, payload as i64 as u64),
+            Operand::Global(g) => {
+                let (f, t) = (slot(g), slot(s));
+                emit!(self
+                    ; mov r10, [r_consts + f]
+                    ; mov r11, [r_consts + f + 8]
+                    ; mov [r_base + t], r10
+                    ; mov [r_base + t + 8], r11
+                );
+            }
         }
     }
 
@@ -983,7 +1058,7 @@ impl<'a> Compiler<'a> {
     fn is_int(&self, v: Operand) -> bool {
         match v {
             Operand::Int(_) => true,
-            Operand::Value { .. } => false,
+            Operand::Value { .. } | Operand::Global(_) => false,
             Operand::Slot(s) => s < 64 && self.analysis.ints[self.pc] & (1 << s) != 0,
         }
     }
@@ -1002,7 +1077,8 @@ impl<'a> Compiler<'a> {
                     ; jne =>not_ints
                 );
             }
-            Operand::Value { .. } => emit!(self ; jmp =>not_ints),
+            // Not reached (see `takes_values`), but correct: the slow path.
+            Operand::Value { .. } | Operand::Global(_) => emit!(self ; jmp =>not_ints),
             Operand::Int(_) => {}
         }
     }
@@ -1016,6 +1092,7 @@ impl<'a> Compiler<'a> {
             }
             Operand::Int(i) => emit!(self ; mov rax, i),
             Operand::Value { payload, .. } => emit!(self ; mov rax, payload),
+            Operand::Global(g) => emit!(self ; mov rax, [r_consts + slot(g) + 8]),
         }
     }
 
@@ -1100,17 +1177,6 @@ impl<'a> Compiler<'a> {
         });
     }
 
-    fn emit_get_global(&mut self, d: u32, g: u32) {
-        self.check_global_defined(g, d);
-        let (off, t) = (slot(g), slot(d));
-        emit!(self
-            ; mov r10, [r_consts + off]
-            ; mov r11, [r_consts + off + 8]
-            ; mov [r_base + t], r10
-            ; mov [r_base + t + 8], r11
-        );
-    }
-
     fn emit_set_global(&mut self, d: u32, g: u32) {
         self.check_global_defined(g, d);
         self.emit_define_global(d, g);
@@ -1146,9 +1212,10 @@ impl<'a> Compiler<'a> {
     /// the language does), and the helper for everything else. The result
     /// goes to slot `d-2`.
     fn emit_int_arith(&mut self, op: Op, d: u32) -> usize {
-        let (ops, cached) = self.operands_with_cache(d, 2);
-        let (a, b) = (ops[0], ops[1]);
         let local = self.result_local();
+        let guard_free = matches!(op, Op::Add | Op::Sub | Op::Mul) && local.is_none();
+        let (ops, cached, below) = self.int_operands(d, 2, guard_free);
+        let (a, b) = (ops[0], ops[1]);
         let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         let a_in_rax = self.first_in_rax(cached, a, not_ints);
         if !a_in_rax {
@@ -1163,7 +1230,7 @@ impl<'a> Compiler<'a> {
             (Op::Sub, Operand::Int(i)) => emit!(self ; sub rax, i),
             (Op::Mul, Operand::Int(i)) => emit!(self ; imul rax, rax, i),
             (_, Operand::Int(_)) => unreachable!("bitwise operators take flushed operands"),
-            (_, Operand::Value { .. }) => unreachable!("see `takes_values`"),
+            (_, Operand::Value { .. } | Operand::Global(_)) => unreachable!("see `takes_values`"),
             (Op::Add, Operand::Slot(s)) => emit!(self ; add rax, [r_base + slot(s) + 8]),
             (Op::Sub, Operand::Slot(s)) => emit!(self ; sub rax, [r_base + slot(s) + 8]),
             (Op::Mul, Operand::Slot(s)) => emit!(self ; imul rax, [r_base + slot(s) + 8]),
@@ -1173,6 +1240,9 @@ impl<'a> Compiler<'a> {
         }
         self.store_int(local, d - 2, &[a, b]);
         self.leave_in_rax(local.unwrap_or(d - 2), done, d);
+        if below {
+            self.pending.push(Operand::Slot(d - 2));
+        }
         let consumed = if local.is_some() { 2 } else { 1 };
         if self.is_int(a) && self.is_int(b) {
             return consumed; // no guard: no slow path
@@ -1233,7 +1303,7 @@ impl<'a> Compiler<'a> {
                 emit!(self ; mov ecx, i ; movsxd rcx, ecx ; cvtsi2sd Rx(xmm), rcx);
                 return;
             }
-            Operand::Value { .. } => unreachable!("see `takes_values`"),
+            Operand::Value { .. } | Operand::Global(_) => unreachable!("see `takes_values`"),
         };
         emit!(self
             ; cmp QWORD [r_base + s], TAG_FLOAT as i32
@@ -1305,9 +1375,10 @@ impl<'a> Compiler<'a> {
     /// inline; `% v` only when `v` is a positive constant, where `idiv`
     /// can neither trap nor overflow. The helper does the rest.
     fn emit_int_immediate(&mut self, op: Op, d: u32, v: i32) -> usize {
-        let (ops, cached) = self.operands_with_cache(d, 1);
-        let x = ops[0];
         let local = self.result_local();
+        let guard_free = !matches!(op, Op::ModInt { .. } if v <= 0) && local.is_none();
+        let (ops, cached, below) = self.int_operands(d, 1, guard_free);
+        let x = ops[0];
         let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         let store = self.ops.new_dynamic_label();
         if !self.first_in_rax(cached, x, not_ints) {
@@ -1336,6 +1407,9 @@ impl<'a> Compiler<'a> {
         emit!(self ; =>store);
         self.store_int(local, d - 1, &[x]);
         self.leave_in_rax(local.unwrap_or(d - 1), done, d + 1);
+        if below {
+            self.pending.push(Operand::Slot(d - 1));
+        }
         let consumed = if local.is_some() { 2 } else { 1 };
         if self.is_int(x) && !(kind == helpers::IMM_MOD && v <= 0) {
             return consumed; // no guard: no slow path
@@ -1474,7 +1548,7 @@ impl<'a> Compiler<'a> {
                 self.load_int(a);
                 emit!(self ; cmp rax, [r_base + slot(s) + 8]);
             }
-            (_, Operand::Value { .. }) => unreachable!("see `takes_values`"),
+            (_, Operand::Value { .. } | Operand::Global(_)) => unreachable!("see `takes_values`"),
         }
         ops
     }
@@ -1714,28 +1788,64 @@ impl<'a> Compiler<'a> {
     /// compiled callee it returns the machine code's address and we call
     /// that.
     fn emit_call_op(&mut self, d: u32, argc: u32) {
-        let ops = self.take_operands(d, argc as usize + 1);
+        let mut ops = self.take_operands(d, argc as usize + 1);
+        self.settle_globals(d, &mut ops[1..]);
         if let [Operand::Value { tag, payload }, Operand::Slot(array), value] = ops[..]
             && (tag, payload) == (TAG_BUILTIN, BUILTIN_PUSH as i32)
         {
             return self.emit_push(d, array, value);
         }
-        self.materialize_operands(d, &ops);
         let callee_index = d - argc - 1;
         let callee = slot(callee_index);
+        self.materialize_operands(d, &ops[1..]);
         let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
-        emit!(self
-            ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
-            ; jne =>slow
-            ; mov r10, [r_base + callee + 8]                      // closure
-        );
-        if argc == self.func.proto.arity {
+        let self_call = argc == self.func.proto.arity;
+        let other = self.ops.new_dynamic_label();
+        match ops[0] {
+            // `f(..)` with `f` a global (`fib(n - 1)`): the global is this
+            // function, checked before the callee is written to its slot,
+            // which is then one store of a known tag. Otherwise the callee
+            // is written out and checked below, out of line.
+            Operand::Global(g) if self_call => {
+                let (off, not_self) = (slot(g), self.ops.new_dynamic_label());
+                emit!(self
+                    ; mov r10, [r_consts + off + 8]
+                    ; cmp r10, [r_base + 8]
+                    ; jne =>not_self
+                    ; cmp QWORD [r_consts + off], TAG_FUNCTION as i32
+                    ; jne =>not_self
+                    ; mov QWORD [r_base + callee], TAG_FUNCTION as i32
+                    ; mov [r_base + callee + 8], r10
+                );
+                let v = ops[0];
+                self.cold(move |c| {
+                    emit!(c ; =>not_self);
+                    c.materialize(v, callee_index);
+                    emit!(c
+                        ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
+                        ; jne =>slow
+                        ; mov r10, [r_base + callee + 8]
+                        ; jmp =>other
+                    );
+                });
+            }
+            v => {
+                self.materialize(v, callee_index);
+                emit!(self
+                    ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
+                    ; jne =>slow
+                    ; mov r10, [r_base + callee + 8]              // closure
+                );
+                if self_call {
+                    emit!(self
+                        ; cmp r10, [r_base + 8]
+                        ; jne =>other                            // not a self-call
+                    );
+                }
+            }
+        }
+        if self_call {
             let own = self.self_call_entry(&ops);
-            let other = self.ops.new_dynamic_label();
-            emit!(self
-                ; cmp r10, [r_base + 8]
-                ; jne =>other                                    // not a self-call
-            );
             if self.func.proto.max_slots > FAST_CALL_SLOTS {
                 let end = slot(callee_index + self.func.proto.max_slots);
                 emit!(self ; lea rcx, [r_base + end]);
@@ -1874,7 +1984,20 @@ impl<'a> Compiler<'a> {
     /// index is an int or in a slot (a constant of another type is an
     /// error, which the helper raises).
     fn indexable(a: Operand, i: Operand) -> bool {
-        matches!(a, Operand::Slot(_)) && !matches!(i, Operand::Value { .. })
+        matches!(a, Operand::Slot(_)) && i.is_slot_or_int()
+    }
+
+    /// Writes the [`Operand::Global`]s among operands `ops` (the top
+    /// entries at depth `d`) to their slots, which they then stand for.
+    fn settle_globals(&mut self, d: u32, ops: &mut [Operand]) {
+        let first = d - ops.len() as u32;
+        for (i, v) in ops.iter_mut().enumerate() {
+            if let Operand::Global(_) = *v {
+                let s = first + i as u32;
+                self.materialize(*v, s);
+                *v = Operand::Slot(s);
+            }
+        }
     }
 
     /// Jumps to `slow` unless `a` (a slot) is an array and `i` an int index
@@ -1893,7 +2016,7 @@ impl<'a> Compiler<'a> {
         match i {
             Operand::Slot(s) => emit!(self ; mov rcx, [r_base + slot(s) + 8]),
             Operand::Int(v) => emit!(self ; mov rcx, v),
-            Operand::Value { .. } => unreachable!("see `indexable`"),
+            _ => unreachable!("see `indexable`"),
         }
         emit!(self
             // Unsigned compare: a negative index is a huge number.
@@ -1919,6 +2042,7 @@ impl<'a> Compiler<'a> {
             }
             Operand::Int(i) => (TAG_INT, i),
             Operand::Value { tag, payload } => (tag, payload),
+            Operand::Global(_) => unreachable!("settled first (`settle_globals`)"),
         };
         emit!(self
             ; mov QWORD [rcx], tag as i32
@@ -1929,7 +2053,8 @@ impl<'a> Compiler<'a> {
     /// `a[i]` (operands array, index): the element is copied to the
     /// array's slot; the helper does maps, strings and errors out of line.
     fn emit_get_index(&mut self, d: u32) {
-        let ops = self.take_operands(d, 2);
+        let mut ops = self.take_operands(d, 2);
+        self.settle_globals(d, &mut ops);
         let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         if Self::indexable(ops[0], ops[1]) {
             let dst = slot(d - 2);
@@ -1954,7 +2079,8 @@ impl<'a> Compiler<'a> {
 
     /// `a[i] = v` (operands array, index, value), like `a[i]`.
     fn emit_set_index(&mut self, d: u32) {
-        let ops = self.take_operands(d, 3);
+        let mut ops = self.take_operands(d, 3);
+        self.settle_globals(d, &mut ops);
         let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         if Self::indexable(ops[0], ops[1]) {
             self.array_element(ops[0], ops[1], slow);

@@ -357,11 +357,20 @@ impl Vm {
 }
 
 /// Test hook (`TOYC_JIT_CRASH_TEST`, see `crash`): overwrites the first
-/// instruction of the body with one that faults.
+/// instruction of the body (of both bodies, if there is a specialized one)
+/// with one that faults.
 fn plant_crash_test(out: &mut compiler::Output) {
-    if let (Some(bytes), Some(&(at, _))) = (super::crash::crash_test_bytes(), out.offsets.first())
-        && let Some(target) = out.code.get_mut(at..at + bytes.len())
-    {
-        target.copy_from_slice(bytes);
+    let Some(bytes) = super::crash::crash_test_bytes() else {
+        return;
+    };
+    let spec_start = out.specialized.map(|s| s.start);
+    let starts = [
+        out.offsets.first().map(|&(at, _)| at),
+        spec_start.and_then(|s| out.offsets.iter().find(|&&(at, _)| at >= s).map(|&(at, _)| at)),
+    ];
+    for at in starts.into_iter().flatten() {
+        if let Some(target) = out.code.get_mut(at..at + bytes.len()) {
+            target.copy_from_slice(bytes);
+        }
     }
 }

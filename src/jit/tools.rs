@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::compiler::{Env, INTERNAL_ENTRY, Output};
+use super::compiler::{Env, INTERNAL_ENTRY, Output, SpecializedParts};
 use super::perf_map::PerfMap;
 use super::{Jit, disasm, helpers};
 use crate::bytecode::{FunctionProto, GlobalNames};
@@ -66,6 +66,7 @@ struct Compiled {
     offsets: Vec<(usize, usize)>,
     cold: Vec<(usize, usize)>,
     body_end: usize,
+    specialized: Option<SpecializedParts>,
     osr_entry: usize,
 }
 
@@ -125,6 +126,7 @@ impl Tools {
             offsets: out.offsets,
             cold: out.cold,
             body_end: out.body_end,
+            specialized: out.specialized,
             osr_entry: out.osr_entry,
         });
         if self.dump_asm {
@@ -159,6 +161,7 @@ impl Tools {
             offsets: &c.offsets,
             cold: &c.cold,
             body_end: c.body_end,
+            specialized: c.specialized,
             osr_entry: c.osr_entry,
         };
         listing(&func.proto, code, c.entry as u64, &parts, &symbols)
@@ -180,6 +183,7 @@ pub struct Parts<'a> {
     /// `(offset, pc)` of each instruction's out-of-line code.
     pub cold: &'a [(usize, usize)],
     pub body_end: usize,
+    pub specialized: Option<SpecializedParts>,
     pub osr_entry: usize,
 }
 
@@ -211,32 +215,54 @@ pub fn listing(
         ),
         (
             INTERNAL_ENTRY,
-            "internal entry (calls from compiled code)".into(),
+            match parts.specialized {
+                None => "internal entry (calls from compiled code)".into(),
+                Some(_) => "internal entry (calls from compiled code): to the specialized \
+                            body if the parameters are ints"
+                    .into(),
+            },
         ),
         (
             parts.osr_entry,
             "OSR entry: jump to the entry pc (0, or a loop header)".into(),
         ),
     ];
-    let mut next = 0; // the next pc to annotate
-    for &(offset, pc) in offsets {
-        // Instructions without their own offset were fused into the one
-        // before them (an operator and the `SetLocal` that stores its
-        // result share one template).
-        for skipped in next..pc {
-            let text = lines.get(skipped).cloned().unwrap_or_default();
-            notes.push((offset, format!("{text}   (fused into the code above)")));
-        }
-        notes.push((offset, lines.get(pc).cloned().unwrap_or_default()));
-        next = pc + 1;
-    }
-    let mut fused = next;
-    while fused < lines.len() {
+    // Each body: the ordinary one, then the specialized one if any.
+    let mut bodies = vec![(0, parts.body_end)];
+    if let Some(SpecializedParts { start, end, params }) = parts.specialized {
+        let slots: Vec<String> = (1..64)
+            .filter(|p| params & (1 << p) != 0)
+            .map(|p| p.to_string())
+            .collect();
         notes.push((
-            parts.body_end,
-            format!("{}   (fused into the code above)", lines[fused]),
+            start,
+            format!(
+                "specialized body, for ints in parameter slots {} (self-calls with int \
+                 arguments enter here)",
+                slots.join(", ")
+            ),
         ));
-        fused += 1;
+        bodies = vec![(0, start), (start, end)];
+    }
+    for (i, &(start, end)) in bodies.iter().enumerate() {
+        let last = if i + 1 == bodies.len() { usize::MAX } else { bodies[i + 1].0 };
+        let body = offsets.iter().filter(|&&(at, _)| at >= start && at < last);
+        let mut next = 0; // the next pc to annotate
+        for &(offset, pc) in body {
+            // Instructions without their own offset were fused into the one
+            // before them (an operator and the `SetLocal` that stores its
+            // result share one template).
+            for skipped in next..pc {
+                let text = lines.get(skipped).cloned().unwrap_or_default();
+                notes.push((offset, format!("{text}   (fused into the code above)")));
+            }
+            notes.push((offset, lines.get(pc).cloned().unwrap_or_default()));
+            next = pc + 1;
+        }
+        let body_end = if i == 0 { parts.body_end } else { end };
+        for fused in next..lines.len() {
+            notes.push((body_end, format!("{}   (fused into the code above)", lines[fused])));
+        }
     }
     for &(offset, pc) in parts.cold {
         let text = lines.get(pc).cloned().unwrap_or_default();
