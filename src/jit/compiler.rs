@@ -955,9 +955,21 @@ impl<'a> Compiler<'a> {
         guard_free: bool,
     ) -> (Vec<Operand>, Option<Cached>, bool) {
         let len = self.pending.len();
+        // The operands must not read a slot whose own entry is still
+        // deferred (a local initialized by `let x = 1` is a deferred `Int`
+        // until written out), unless the entry is that slot itself.
+        let first_deferred = d - len as u32;
+        let top = (len.saturating_sub(n)..len).zip(d - n as u32..);
         let keep = guard_free
             && len > n
-            && (self.pending[len - n..].iter()).all(|&v| v.is_slot_or_int() && self.is_int(v));
+            && top.clone().all(|(i, _)| {
+                let v = self.pending[i];
+                v.is_slot_or_int() && self.is_int(v)
+            })
+            && top.into_iter().all(|(i, at)| match self.pending[i] {
+                Operand::Slot(s) => s < first_deferred || s == at,
+                _ => true,
+            });
         if !keep {
             let (ops, cached) = self.operands_with_cache(d, n);
             return (ops, cached, false);
