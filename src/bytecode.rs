@@ -490,7 +490,10 @@ pub const BUILTIN_NAMES: [&str; 18] = [
 /// The builtin `push`'s number: the interpreter and the JIT both run
 /// `push(array, v)` inline when the array has room.
 pub const BUILTIN_PUSH: u32 = 2;
-const _: () = assert!(matches!(BUILTIN_NAMES[BUILTIN_PUSH as usize].as_bytes(), b"push"));
+const _: () = assert!(matches!(
+    BUILTIN_NAMES[BUILTIN_PUSH as usize].as_bytes(),
+    b"push"
+));
 
 /// The number of the builtin called `name`, if any.
 pub fn builtin_index(name: &str) -> Option<u32> {

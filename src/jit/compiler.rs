@@ -44,8 +44,8 @@ use super::tier::{CTX_FRAME_LIMIT, CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
 use crate::bytecode::{BUILTIN_PUSH, Op};
 use crate::runtime::Value;
 use crate::runtime::heap::{
-    ARRAY_CAP_OFFSET, ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET, FUNC_ARITY_OFFSET,
-    FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj, MapObj,
+    ARRAY_CAP_OFFSET, ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET,
+    FUNC_ARITY_OFFSET, FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj, MapObj,
 };
 use crate::runtime::map::{ENTRY_KEY, ENTRY_SIZE, ENTRY_VALUE, MAP_ENTRIES_LEN, MAP_ENTRIES_PTR};
 use crate::runtime::value::{
@@ -1888,7 +1888,11 @@ impl<'a> Compiler<'a> {
         };
         let ints = (ops.iter().enumerate().skip(1))
             .all(|(p, &v)| p >= 64 || spec.params & (1 << p) == 0 || self.is_int(v));
-        if ints { spec.entry } else { self.internal_entry }
+        if ints {
+            spec.entry
+        } else {
+            self.internal_entry
+        }
     }
 
     /// The call of any compiled function (the closure in `r10`), and the

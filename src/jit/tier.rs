@@ -366,7 +366,12 @@ fn plant_crash_test(out: &mut compiler::Output) {
     let spec_start = out.specialized.map(|s| s.start);
     let starts = [
         out.offsets.first().map(|&(at, _)| at),
-        spec_start.and_then(|s| out.offsets.iter().find(|&&(at, _)| at >= s).map(|&(at, _)| at)),
+        spec_start.and_then(|s| {
+            out.offsets
+                .iter()
+                .find(|&&(at, _)| at >= s)
+                .map(|&(at, _)| at)
+        }),
     ];
     for at in starts.into_iter().flatten() {
         if let Some(target) = out.code.get_mut(at..at + bytes.len()) {

@@ -245,7 +245,11 @@ pub fn listing(
         bodies = vec![(0, start), (start, end)];
     }
     for (i, &(start, end)) in bodies.iter().enumerate() {
-        let last = if i + 1 == bodies.len() { usize::MAX } else { bodies[i + 1].0 };
+        let last = if i + 1 == bodies.len() {
+            usize::MAX
+        } else {
+            bodies[i + 1].0
+        };
         let body = offsets.iter().filter(|&&(at, _)| at >= start && at < last);
         let mut next = 0; // the next pc to annotate
         for &(offset, pc) in body {
@@ -260,8 +264,8 @@ pub fn listing(
             next = pc + 1;
         }
         let body_end = if i == 0 { parts.body_end } else { end };
-        for fused in next..lines.len() {
-            notes.push((body_end, format!("{}   (fused into the code above)", lines[fused])));
+        for text in lines.iter().skip(next) {
+            notes.push((body_end, format!("{text}   (fused into the code above)")));
         }
     }
     for &(offset, pc) in parts.cold {
