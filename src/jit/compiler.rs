@@ -45,7 +45,8 @@ use crate::bytecode::{BUILTIN_PUSH, Op};
 use crate::runtime::Value;
 use crate::runtime::heap::{
     ARRAY_CAP_OFFSET, ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET,
-    FUNC_ARITY_OFFSET, FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET, FuncObj, MapObj,
+    CLOSURE_UPVALS_OFFSET, FUNC_ARITY_OFFSET, FUNC_JIT_ENTRY_OFFSET, FUNC_MAX_SLOTS_OFFSET,
+    FuncObj, MapObj, UPVAL_LOCATION_OFFSET,
 };
 use crate::runtime::map::{ENTRY_KEY, ENTRY_SIZE, ENTRY_VALUE, MAP_ENTRIES_LEN, MAP_ENTRIES_PTR};
 use crate::runtime::value::{
@@ -683,6 +684,9 @@ impl<'a> Compiler<'a> {
 
     /// Emits one instruction (or a fused pair); returns how many it consumed.
     fn emit_op(&mut self, op: Op, d: u32) -> usize {
+        if self.emit_equals_constant(op, d) {
+            return 1;
+        }
         // Only some instructions work with deferred entries (see `Operand`);
         // the others find every entry in its slot.
         if !uses_deferred_entries(op) {
@@ -712,8 +716,8 @@ impl<'a> Compiler<'a> {
             Op::Const { k } => self.emit_const(d, k),
             Op::Dup => self.emit_dup(d),
             Op::Dup2 => self.emit_dup2(d),
-            Op::GetUpval { idx } => self.call_checked(helpers::jit_get_upval, d, idx as u64, 0),
-            Op::SetUpval { idx } => self.call_checked(helpers::jit_set_upval, d, idx as u64, 0),
+            Op::GetUpval { idx } => self.emit_upval(d, idx, false),
+            Op::SetUpval { idx } => self.emit_upval(d, idx, true),
             Op::GetGlobal { g } => {
                 self.check_global_defined(g, d);
                 return self.defer(Operand::Global(g));
@@ -1163,6 +1167,39 @@ impl<'a> Compiler<'a> {
         self.copy_slot(d - 1, d + 1);
     }
 
+    // ---- upvalues ----------------------------------------------------------------
+
+    /// `GetUpval` / `SetUpval`: upvalue `idx` of the running closure (slot
+    /// 0) points at the variable, open (in the VM stack) or closed (in the
+    /// upvalue itself): one load chain to its address, then a copy. (The
+    /// bytecode verifier checked `idx` against the closure's upvalues.)
+    fn emit_upval(&mut self, d: u32, idx: u32, set: bool) {
+        let i = i32::try_from(idx as u64 * 8).expect("upvalue index fits");
+        emit!(self
+            ; mov rax, [r_base + 8]                               // the closure
+            ; mov rax, [rax + CLOSURE_UPVALS_OFFSET as i32]
+            ; mov rax, [rax + i]                                  // the upvalue
+            ; mov rax, [rax + UPVAL_LOCATION_OFFSET as i32]       // the variable
+        );
+        if set {
+            let v = slot(d - 1);
+            emit!(self
+                ; mov r10, [r_base + v]
+                ; mov r11, [r_base + v + 8]
+                ; mov [rax], r10
+                ; mov [rax + 8], r11
+            );
+        } else {
+            let t = slot(d);
+            emit!(self
+                ; mov r10, [rax]
+                ; mov r11, [rax + 8]
+                ; mov [r_base + t], r10
+                ; mov [r_base + t + 8], r11
+            );
+        }
+    }
+
     // ---- globals: `r_consts` holds the globals array -------------------------
 
     /// Jumps to the `undefined variable` error unless global `g` is defined.
@@ -1563,6 +1600,79 @@ impl<'a> Compiler<'a> {
             (_, Operand::Value { .. } | Operand::Global(_)) => unreachable!("see `takes_values`"),
         }
         ops
+    }
+
+    /// The operand-stack entry `k` below the top (0 is the top) at depth
+    /// `d`, deferred or not.
+    fn peek_operand(&self, d: u32, k: usize) -> Operand {
+        match self.pending.len().checked_sub(k + 1) {
+            Some(i) => self.pending[i],
+            None => Operand::Slot(d - 1 - k as u32),
+        }
+    }
+
+    /// `==` or `!=` (kept, or fused with its branch) between a value in a
+    /// slot and a deferred constant that is not a number (`node == nil`,
+    /// `done != true`). A value of those types equals only itself, so the
+    /// tag (and the payload, except for nil, whose payload is always 0)
+    /// decides, with no helper and no slow path. Returns false, emitting
+    /// nothing, for any other instruction or operands.
+    fn emit_equals_constant(&mut self, op: Op, d: u32) -> bool {
+        let (eq, target) = match op {
+            Op::Eq => (true, None),
+            Op::Ne => (false, None),
+            Op::JumpIfNotEq { target } => (true, Some(target)),
+            Op::JumpIfNotNe { target } => (false, Some(target)),
+            _ => return false,
+        };
+        let (x, tag, payload) = match (self.peek_operand(d, 1), self.peek_operand(d, 0)) {
+            (Operand::Slot(x), Operand::Value { tag, payload })
+            | (Operand::Value { tag, payload }, Operand::Slot(x)) => (slot(x), tag, payload),
+            _ => return false,
+        };
+        self.drop_cached();
+        self.take_operands(d, 2); // the slot's entry is written out if deferred
+        let nil = tag == TAG_NIL;
+        match target.map(|t| self.labels[t as usize]) {
+            // `JumpIfNotEq`: jump unless equal.
+            Some(t) if eq => {
+                emit!(self ; cmp QWORD [r_base + x], tag as i32 ; jne =>t);
+                if !nil {
+                    emit!(self ; cmp QWORD [r_base + x + 8], payload ; jne =>t);
+                }
+            }
+            // `JumpIfNotNe`: jump if equal.
+            Some(t) if nil => emit!(self ; cmp QWORD [r_base + x], tag as i32 ; je =>t),
+            Some(t) => emit!(self
+                ; cmp QWORD [r_base + x], tag as i32
+                ; jne >different
+                ; cmp QWORD [r_base + x + 8], payload
+                ; je =>t
+                ; different:
+            ),
+            None => {
+                let result = slot(d - 2);
+                emit!(self ; xor ecx, ecx ; cmp QWORD [r_base + x], tag as i32);
+                if nil {
+                    emit!(self ; sete cl);
+                } else {
+                    emit!(self
+                        ; jne >different
+                        ; cmp QWORD [r_base + x + 8], payload
+                        ; sete cl
+                        ; different:
+                    );
+                }
+                if !eq {
+                    emit!(self ; xor ecx, 1);
+                }
+                emit!(self
+                    ; mov QWORD [r_base + result], TAG_BOOL as i32
+                    ; mov [r_base + result + 8], rcx
+                );
+            }
+        }
+        true
     }
 
     /// A comparison whose bool is kept (`let b = x < y`, `x < y and ...`):

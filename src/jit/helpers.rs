@@ -312,42 +312,6 @@ unsafe fn running_closure<'a>(base: *mut Value) -> &'a ClosureObj {
     unsafe { &*(*base).as_ptr::<ClosureObj>() }
 }
 
-/// `GetUpval a`: pushes upvalue `a` of the running closure to
-/// `base[depth]`. Never allocates or raises.
-pub unsafe extern "sysv64" fn jit_get_upval(
-    _: *mut Vm,
-    base: *mut Value,
-    depth: u32,
-    _: u32,
-    a: u64,
-    _: u64,
-) -> u64 {
-    // SAFETY: `verify` checked `a` against the closure's upvalues.
-    unsafe {
-        let u = running_closure(base).upvals[a as usize];
-        *base.add(depth as usize) = *(*u).location;
-    }
-    OK
-}
-
-/// `SetUpval a`: pops `base[depth-1]` into upvalue `a`. Never allocates or
-/// raises.
-pub unsafe extern "sysv64" fn jit_set_upval(
-    _: *mut Vm,
-    base: *mut Value,
-    depth: u32,
-    _: u32,
-    a: u64,
-    _: u64,
-) -> u64 {
-    // SAFETY: as in `jit_get_upval`.
-    unsafe {
-        let u = running_closure(base).upvals[a as usize];
-        *(*u).location = *base.add(depth as usize - 1);
-    }
-    OK
-}
-
 /// `CloseUpvals a`: closes the open upvalues at `base[a]` and above. Never
 /// allocates or raises.
 pub unsafe extern "sysv64" fn jit_close_upvals(
@@ -684,8 +648,6 @@ pub fn symbols() -> Vec<(usize, &'static str)> {
         jit_undefined_global,
         jit_poll_interrupt,
         jit_range_error,
-        jit_get_upval,
-        jit_set_upval,
         jit_close_upvals,
         jit_return,
         jit_closure,

@@ -107,6 +107,9 @@ pub struct ClosureObj {
     pub header: Header,
     pub func: *const FuncObj,
     pub upvals: Box<[*mut UpvalObj]>,
+    /// `upvals`' first element, for compiled code (the layout of a
+    /// `Box<[T]>` is not specified; its contents never move).
+    pub upvals_ptr: *const *mut UpvalObj,
 }
 
 /// A captured variable. While open, `location` points at the variable's VM
@@ -119,8 +122,10 @@ pub struct UpvalObj {
     pub closed: Value,
 }
 
-/// Offsets compiled code's inline call path reads (see `jit/compiler.rs`).
+/// Offsets compiled code's inline call and upvalue paths read (see
+/// `jit/compiler.rs`).
 pub const CLOSURE_FUNC_OFFSET: usize = std::mem::offset_of!(ClosureObj, func);
+pub const CLOSURE_UPVALS_OFFSET: usize = std::mem::offset_of!(ClosureObj, upvals_ptr);
 pub const FUNC_ARITY_OFFSET: usize = std::mem::offset_of!(FuncObj, arity);
 pub const FUNC_MAX_SLOTS_OFFSET: usize = std::mem::offset_of!(FuncObj, max_slots);
 /// `Cell<*const u8>` has the layout of the pointer it holds.
@@ -472,10 +477,12 @@ impl Heap {
     }
 
     pub fn new_closure(&mut self, func: *const FuncObj, upvals: Box<[*mut UpvalObj]>) -> Value {
+        let upvals_ptr = upvals.as_ptr();
         let obj = Box::new(ClosureObj {
             header: Header::new(Kind::Closure),
             func,
             upvals,
+            upvals_ptr,
         });
         self.register(obj, TAG_FUNCTION)
     }
