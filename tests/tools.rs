@@ -84,6 +84,43 @@ fn dump_asm_shows_each_bytecode_with_its_code_and_helper_names() {
         err.contains("  0000  55                      push    rbp"),
         "{err}"
     );
+    // `fib(n)` uses `n` as a number: a second body assumes it is an int,
+    // and the listing shows both bodies' code for each instruction.
+    assert!(
+        err.contains("; specialized body, for ints in parameter slots 1 "),
+        "{err}"
+    );
+    for line in &lines {
+        let head = format!("; {line}");
+        let fused = format!("{head}   (fused into the code above)");
+        let heads = (err.lines()).filter(|l| *l == head || *l == fused).count();
+        assert_eq!(heads, 2, "'{line}' should head the code of both bodies");
+    }
+}
+
+#[test]
+fn jit_stats_mark_specialized_bodies() {
+    let out = toyc(&[
+        "run",
+        "--jit-stats",
+        "--jit-threshold",
+        "0",
+        "lang-examples/fib.toy",
+    ]);
+    assert!(out.status.success());
+    let err = text(&out.stderr);
+    let fib = err
+        .lines()
+        .find(|l| l.starts_with("jit:   fib: "))
+        .expect("a line for fib");
+    assert!(
+        fib.contains(" bytes (two bodies: one for int parameters), "),
+        "{err}"
+    );
+    let script = (err.lines())
+        .find(|l| l.starts_with("jit:   <script>: "))
+        .expect("a line for the script");
+    assert!(!script.contains("two bodies"), "{err}");
 }
 
 #[test]

@@ -104,6 +104,8 @@ struct FnStats {
     name: String,
     bytecode_len: usize,
     code_len: usize,
+    /// Whether it has a second body for int parameters.
+    specialized: bool,
     time: Duration,
 }
 
@@ -197,6 +199,7 @@ impl Jit {
                     name: func.proto.display_name().to_string(),
                     bytecode_len: func.proto.code.len(),
                     code_len: out.code.len(),
+                    specialized: out.specialized.is_some(),
                     time,
                 });
                 func.jit_entry.set(ptr.as_ptr());
@@ -232,10 +235,15 @@ impl Jit {
         for f in &self.compiled {
             let _ = writeln!(
                 s,
-                "jit:   {}: {} bytecode instructions, {} bytes, {:.1} us",
+                "jit:   {}: {} bytecode instructions, {} bytes{}, {:.1} us",
                 f.name,
                 f.bytecode_len,
                 f.code_len,
+                if f.specialized {
+                    " (two bodies: one for int parameters)"
+                } else {
+                    ""
+                },
                 f.time.as_secs_f64() * 1e6
             );
         }
