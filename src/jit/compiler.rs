@@ -151,6 +151,7 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
         pc: 0,
         pending: Vec::new(),
         cached: None,
+        record_pc_line: None,
         offsets: Vec::new(),
         cold: Vec::new(),
         cold_offsets: Vec::new(),
@@ -320,6 +321,10 @@ struct Compiler<'a> {
     /// The int result the previous instruction left in `rax` (see
     /// [`Cached`]).
     cached: Option<Cached>,
+    /// The line of the return pc this frame's record certainly holds here,
+    /// written by an earlier call in the same straight-line code (see
+    /// [`Self::needs_pc_store`]).
+    record_pc_line: Option<u32>,
     offsets: Vec<(usize, usize)>,
     /// Out-of-line code (see [`Compiler::cold`]), with the pc it belongs to.
     cold: Vec<(usize, ColdPath<'a>)>,
@@ -552,8 +557,12 @@ impl<'a> Compiler<'a> {
     fn emit_body(&mut self) {
         let code = &self.func.proto.code;
         let mut pc = 0;
+        self.record_pc_line = None;
         while pc < code.len() {
             self.pc = pc;
+            if self.analysis.is_target[pc] {
+                self.record_pc_line = None; // other paths arrive here
+            }
             if !self.keeps_cached(pc) {
                 self.drop_cached();
             }
@@ -1176,7 +1185,7 @@ impl<'a> Compiler<'a> {
     fn emit_upval(&mut self, d: u32, idx: u32, set: bool) {
         let i = i32::try_from(idx as u64 * 8).expect("upvalue index fits");
         emit!(self
-            ; mov rax, [r_base + 8]                               // the closure
+            ; mov rax, [r_keep - FRAME_SIZE + FRAME_CLOSURE]      // the closure
             ; mov rax, [rax + CLOSURE_UPVALS_OFFSET as i32]
             ; mov rax, [rax + i]                                  // the upvalue
             ; mov rax, [rax + UPVAL_LOCATION_OFFSET as i32]       // the variable
@@ -1897,9 +1906,10 @@ impl<'a> Compiler<'a> {
     /// `r_base` to the callee slot (the new base), `call` its internal
     /// entry and move `r_base` back:
     ///
-    /// * a **self-call** (the callee is the closure this frame runs, slot
-    ///   0): arity, frame size and code address are known at compile time,
-    ///   so it checks the limits and calls its own internal entry directly;
+    /// * a **self-call** (the callee is the closure this frame runs, as its
+    ///   frame record says): arity, frame size and code address are known
+    ///   at compile time, so it checks the limits and calls its own
+    ///   internal entry directly;
     /// * any other **compiled Toy function** with the right arity: the
     ///   same, with the code address, arity and frame size loaded from the
     ///   callee's `FuncObj`.
@@ -1921,23 +1931,27 @@ impl<'a> Compiler<'a> {
         let callee = slot(callee_index);
         self.materialize_operands(d, &ops[1..]);
         let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        let store_pc = self.needs_pc_store();
         let self_call = argc == self.func.proto.arity;
         let other = self.ops.new_dynamic_label();
         match ops[0] {
             // `f(..)` with `f` a global (`fib(n - 1)`): the global is this
-            // function, checked before the callee is written to its slot,
-            // which is then one store of a known tag. Otherwise the callee
-            // is written out and checked below, out of line.
+            // function, checked before the callee is written to its slot.
+            // The callee slot then only gets a nil tag: the new frame's
+            // record holds the closure, and nothing reads that slot until
+            // `Return` writes the result there (helpers find the running
+            // closure in the record, the GC marks records' closures).
+            // Otherwise the callee is written out and checked below, out
+            // of line.
             Operand::Global(g) if self_call => {
                 let (off, not_self) = (slot(g), self.ops.new_dynamic_label());
                 emit!(self
                     ; mov r10, [r_consts + off + 8]
-                    ; cmp r10, [r_base + 8]
+                    ; cmp r10, [r_keep - FRAME_SIZE + FRAME_CLOSURE]
                     ; jne =>not_self
                     ; cmp QWORD [r_consts + off], TAG_FUNCTION as i32
                     ; jne =>not_self
-                    ; mov QWORD [r_base + callee], TAG_FUNCTION as i32
-                    ; mov [r_base + callee + 8], r10
+                    ; mov QWORD [r_base + callee], TAG_NIL as i32
                 );
                 let v = ops[0];
                 self.cold(move |c| {
@@ -1960,7 +1974,7 @@ impl<'a> Compiler<'a> {
                 );
                 if self_call {
                     emit!(self
-                        ; cmp r10, [r_base + 8]
+                        ; cmp r10, [r_keep - FRAME_SIZE + FRAME_CLOSURE]
                         ; jne =>other                            // not a self-call
                     );
                 }
@@ -1973,7 +1987,7 @@ impl<'a> Compiler<'a> {
                 emit!(self ; lea rcx, [r_base + end]);
                 self.check_vm_stack(slow);
             }
-            self.check_limits_and_push(callee_index, slow);
+            self.check_limits_and_push(callee_index, slow, store_pc);
             emit!(self
                 ; call =>own
                 ; sub r_base, callee
@@ -1981,12 +1995,26 @@ impl<'a> Compiler<'a> {
             );
             self.cold(move |c| {
                 emit!(c ; =>other);
-                c.emit_compiled_call(d, argc, slow, done);
+                c.emit_compiled_call(d, argc, slow, done, store_pc);
             });
         } else {
-            self.emit_compiled_call(d, argc, slow, done);
+            self.emit_compiled_call(d, argc, slow, done, store_pc);
             emit!(self ; =>done);
         }
+    }
+
+    /// Whether the call at `self.pc` must store its return pc in the frame's
+    /// record. A stack trace reads only the pc's *line*, and every path of
+    /// every call writes the pc (the inline paths, and `jit_call` for the
+    /// rest), so a call needs no store when an earlier call on the same
+    /// line, in the same straight-line code, already made one: `fib(n - 1)
+    /// + fib(n - 2)` stores once. Notes that, after this call, the record
+    /// holds a pc of this line.
+    fn needs_pc_store(&mut self) -> bool {
+        let line = self.func.proto.lines[self.pc];
+        let stored = self.record_pc_line == Some(line);
+        self.record_pc_line = Some(line);
+        !stored
     }
 
     /// Where a self-call with operands `ops` (callee, arguments) enters:
@@ -2007,7 +2035,14 @@ impl<'a> Compiler<'a> {
 
     /// The call of any compiled function (the closure in `r10`), and the
     /// `jit_call` slow path at `slow`; both continue at `done`.
-    fn emit_compiled_call(&mut self, d: u32, argc: u32, slow: DynamicLabel, done: DynamicLabel) {
+    fn emit_compiled_call(
+        &mut self,
+        d: u32,
+        argc: u32,
+        slow: DynamicLabel,
+        done: DynamicLabel,
+        store_pc: bool,
+    ) {
         let callee_index = d - argc - 1;
         let callee = slot(callee_index);
         let err = self.error_exit;
@@ -2023,7 +2058,7 @@ impl<'a> Compiler<'a> {
             ; ja >big
             ; checked:
         );
-        self.check_limits_and_push(callee_index, slow);
+        self.check_limits_and_push(callee_index, slow, store_pc);
         emit!(self
             ; jmp >call
             ; =>slow
@@ -2064,18 +2099,23 @@ impl<'a> Compiler<'a> {
     /// The check: the frame stack top stays below the limit that also keeps
     /// the native and VM stacks from running out (`emit_frame_limit`); if
     /// it fails, it jumps to `slow`. Then the caller's record (just below
-    /// the top, `r_keep`) gets its return pc, for stack traces, and the
-    /// new one (at the top) the closure and the base: `r_base` moves to
-    /// the callee slot, and that address is the base. Its pc is left
-    /// alone: it is only read after being written (by a call the callee
-    /// makes, or by an error). The top moves up by one record. The caller
-    /// then calls the callee and moves `r_base` back.
-    fn check_limits_and_push(&mut self, callee_index: u32, slow: DynamicLabel) {
+    /// the top, `r_keep`) gets its return pc, for stack traces (unless
+    /// `store_pc` is false: see [`Self::needs_pc_store`]), and the new one
+    /// (at the top) the closure and the base: `r_base` moves to the callee
+    /// slot, and that address is the base. Its pc is left alone: it is
+    /// only read after being written (by a call the callee makes, or by an
+    /// error). The top moves up by one record. The caller then calls the
+    /// callee and moves `r_base` back.
+    fn check_limits_and_push(&mut self, callee_index: u32, slow: DynamicLabel, store_pc: bool) {
         let return_pc = self.pc as i32 + 1;
         emit!(self
             ; cmp r_keep, [r_aux + CTX_FRAME_LIMIT as i32]
             ; jae =>slow               // frames, native or VM stack, interrupt
-            ; mov QWORD [r_keep - FRAME_SIZE + FRAME_PC], return_pc
+        );
+        if store_pc {
+            emit!(self ; mov QWORD [r_keep - FRAME_SIZE + FRAME_PC], return_pc);
+        }
+        emit!(self
             ; mov [r_keep + FRAME_CLOSURE], r10
             ; add r_base, slot(callee_index)
             ; mov [r_keep + FRAME_BASE], r_base
@@ -2229,6 +2269,11 @@ impl<'a> Compiler<'a> {
     /// a deferred entry. A full array (which must grow) or a non-array
     /// goes through `jit_call` out of line.
     fn emit_push(&mut self, d: u32, array: u32, value: Operand) {
+        // Its inline path stores no pc, its slow path does (`jit_call`):
+        // the record's pc line is known after it only if it was this one.
+        if self.record_pc_line != Some(self.func.proto.lines[self.pc]) {
+            self.record_pc_line = None;
+        }
         let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         let a = slot(array);
         emit!(self

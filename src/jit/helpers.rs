@@ -303,13 +303,15 @@ pub unsafe extern "sysv64" fn jit_range_error(
     }
 }
 
-/// The running closure: slot 0 of every frame holds it.
+/// The running closure, from the top frame record (not from slot 0, which
+/// a compiled self-call leaves nil; see `Compiler::emit_call_op`).
 ///
 /// # Safety
-/// `base` must be a frame base.
-unsafe fn running_closure<'a>(base: *mut Value) -> &'a ClosureObj {
-    // SAFETY: slot 0 of a frame is its callee, a live closure.
-    unsafe { &*(*base).as_ptr::<ClosureObj>() }
+/// `vm` must be the running VM, its frame stack top written back.
+unsafe fn running_closure<'a>(vm: &Vm) -> &'a ClosureObj {
+    // SAFETY: the top record is the running frame's; its closure is live
+    // (frame records are GC roots).
+    unsafe { &*vm.frames.last().expect("a running frame").closure }
 }
 
 /// `CloseUpvals a`: closes the open upvalues at `base[a]` and above. Never
@@ -361,7 +363,7 @@ pub unsafe extern "sysv64" fn jit_closure(
     unsafe {
         let vm = &mut *vm;
         sync(vm, base, depth);
-        let closure = running_closure(base);
+        let closure = running_closure(vm);
         let child: *const FuncObj = closure_func(closure).children[a as usize];
         let upvals: Box<[*mut UpvalObj]> = (&*child)
             .proto

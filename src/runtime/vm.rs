@@ -62,7 +62,8 @@ pub struct Frame {
     pub closure: *mut ClosureObj,
     /// While a callee runs: the index of the instruction after the call.
     pub pc: usize,
-    /// The frame's slot 0 (the callee) in the VM stack.
+    /// The frame's slot 0 in the VM stack: the callee, or nil in a frame
+    /// entered by a compiled self-call (`closure` is the one to read).
     pub base: *mut Value,
 }
 
