@@ -2007,9 +2007,9 @@ impl<'a> Compiler<'a> {
     /// record. A stack trace reads only the pc's *line*, and every path of
     /// every call writes the pc (the inline paths, and `jit_call` for the
     /// rest), so a call needs no store when an earlier call on the same
-    /// line, in the same straight-line code, already made one: `fib(n - 1)
-    /// + fib(n - 2)` stores once. Notes that, after this call, the record
-    /// holds a pc of this line.
+    /// line, in the same straight-line code, already made one (the two
+    /// calls of `fib(n - 1) + fib(n - 2)` store once). Notes that, after
+    /// this call, the record holds a pc of this line.
     fn needs_pc_store(&mut self) -> bool {
         let line = self.func.proto.lines[self.pc];
         let stored = self.record_pc_line == Some(line);
