@@ -1934,6 +1934,9 @@ impl<'a> Compiler<'a> {
         let store_pc = self.needs_pc_store();
         let self_call = argc == self.func.proto.arity;
         let other = self.ops.new_dynamic_label();
+        // Where the self-call path goes when a limit check fails: `jit_call`,
+        // which needs the callee in its slot.
+        let mut self_slow = slow;
         match ops[0] {
             // `f(..)` with `f` a global (`fib(n - 1)`): the global is this
             // function, checked before the callee is written to its slot.
@@ -1954,6 +1957,7 @@ impl<'a> Compiler<'a> {
                     ; mov QWORD [r_base + callee], TAG_NIL as i32
                 );
                 let v = ops[0];
+                self_slow = self.ops.new_dynamic_label();
                 self.cold(move |c| {
                     emit!(c ; =>not_self);
                     c.materialize(v, callee_index);
@@ -1962,7 +1966,10 @@ impl<'a> Compiler<'a> {
                         ; jne =>slow
                         ; mov r10, [r_base + callee + 8]
                         ; jmp =>other
+                        ; =>self_slow
                     );
+                    c.materialize(v, callee_index);
+                    emit!(c ; jmp =>slow);
                 });
             }
             v => {
@@ -1985,9 +1992,9 @@ impl<'a> Compiler<'a> {
             if self.func.proto.max_slots > FAST_CALL_SLOTS {
                 let end = slot(callee_index + self.func.proto.max_slots);
                 emit!(self ; lea rcx, [r_base + end]);
-                self.check_vm_stack(slow);
+                self.check_vm_stack(self_slow);
             }
-            self.check_limits_and_push(callee_index, slow, store_pc);
+            self.check_limits_and_push(callee_index, self_slow, store_pc);
             emit!(self
                 ; call =>own
                 ; sub r_base, callee
