@@ -13,11 +13,11 @@
 //!
 //! Every operand-stack slot is addressed as `[r_base + 16 * depth]` with the
 //! depth known at compile time ([`super::analysis`]). Values live in their
-//! VM stack slots, except that pushes of locals and int literals are
-//! deferred until an instruction consumes them ([`Operand`]); they are
-//! written out before every helper call, jump target and instruction that
-//! does not read deferred entries, so the GC and the interpreter always see
-//! a complete frame. Templates keep values in scratch registers only within
+//! VM stack slots, except that pushes of locals, constants (ints, nil,
+//! booleans, builtins) and globals are deferred until an instruction
+//! consumes them ([`Operand`]); they are written out before every helper
+//! call, jump target and instruction that does not read deferred entries,
+//! so the GC and the interpreter always see a complete frame. Templates keep values in scratch registers only within
 //! one instruction.
 //!
 //! Fast paths (int arithmetic and comparisons, array indexing, globals,
@@ -1279,7 +1279,9 @@ impl<'a> Compiler<'a> {
         if !a_in_rax {
             self.guard_int(a, not_ints);
         }
-        self.guard_int(b, not_ints);
+        if !matches!((a, b), (Operand::Slot(x), Operand::Slot(y)) if x == y) {
+            self.guard_int(b, not_ints); // not twice for `x * x`
+        }
         if !a_in_rax {
             self.load_int(a);
         }
@@ -2188,6 +2190,7 @@ impl<'a> Compiler<'a> {
         self.guard_int(i, slow);
         match i {
             Operand::Slot(s) => emit!(self ; mov rcx, [r_base + slot(s) + 8]),
+            Operand::Int(0) => emit!(self ; xor ecx, ecx),
             Operand::Int(v) => emit!(self ; mov rcx, v),
             _ => unreachable!("see `indexable`"),
         }
