@@ -60,7 +60,10 @@ pub const MAX_FRAMES: usize = 200_000;
 #[derive(Clone, Copy, Debug)]
 pub struct Frame {
     pub closure: *mut ClosureObj,
-    /// While a callee runs: the index of the instruction after the call.
+    /// While a callee runs: the index of the instruction after the call
+    /// (in a compiled frame, possibly after an earlier call on the same
+    /// line: traces read only the line, and compiled frames resume at
+    /// their return address).
     pub pc: usize,
     /// The frame's slot 0 in the VM stack: the callee, or nil in a frame
     /// entered by a compiled self-call through a global (`closure` is the
