@@ -152,6 +152,7 @@ pub fn compile(func: &FuncObj, env: &Env<'_>) -> Result<Output, String> {
         pending: Vec::new(),
         cached: None,
         record_pc_line: None,
+        unstored: None,
         offsets: Vec::new(),
         cold: Vec::new(),
         cold_offsets: Vec::new(),
@@ -293,6 +294,10 @@ impl Operand {
 struct Cached {
     slot: u32,
     generic: DynamicLabel,
+    /// False when the fast path did not store the result in its slot (see
+    /// [`Compiler::result_read_from_rax`]): whoever does not take it from
+    /// `rax` stores it first.
+    in_memory: bool,
 }
 
 struct Compiler<'a> {
@@ -325,6 +330,10 @@ struct Compiler<'a> {
     /// written by an earlier call in the same straight-line code (see
     /// [`Self::needs_pc_store`]).
     record_pc_line: Option<u32>,
+    /// Set by [`Self::first_in_rax`] when the operand it found in `rax`
+    /// was never stored in its slot on the fast path; the consumer stores
+    /// it if anything of its own could read that slot.
+    unstored: Option<u32>,
     offsets: Vec<(usize, usize)>,
     /// Out-of-line code (see [`Compiler::cold`]), with the pc it belongs to.
     cold: Vec<(usize, ColdPath<'a>)>,
@@ -919,7 +928,7 @@ impl<'a> Compiler<'a> {
     /// Ends an int operator's fast path whose result (slot `s`) is in
     /// `rax`; its slow paths continue at `done`. With a fused `Return`
     /// (`d` is the operator's depth) the return's code follows instead.
-    fn leave_in_rax(&mut self, s: u32, done: DynamicLabel, d: u32) {
+    fn leave_in_rax(&mut self, s: u32, done: DynamicLabel, d: u32, in_memory: bool) {
         if let Some(Op::Return) = self.func.proto.code.get(self.pc + 1)
             && self.can_fuse_next()
         {
@@ -929,6 +938,7 @@ impl<'a> Compiler<'a> {
             self.cached = Some(Cached {
                 slot: s,
                 generic: done,
+                in_memory,
             });
         }
     }
@@ -936,8 +946,26 @@ impl<'a> Compiler<'a> {
     /// The fast and slow paths of the previous operator meet here.
     fn drop_cached(&mut self) {
         if let Some(c) = self.cached.take() {
-            emit!(self ; =>c.generic);
+            self.bind_generic(c);
         }
+    }
+
+    /// Where the fast path (after storing the result if it had not) and
+    /// the slow paths of the previous operator meet.
+    fn bind_generic(&mut self, c: Cached) {
+        if !c.in_memory {
+            self.store_rax(c.slot);
+        }
+        emit!(self ; =>c.generic);
+    }
+
+    /// Slot `s` = the int in `rax`.
+    fn store_rax(&mut self, s: u32) {
+        let o = slot(s);
+        emit!(self
+            ; mov QWORD [r_base + o], TAG_INT as i32
+            ; mov [r_base + o + 8], rax
+        );
     }
 
     /// [`Self::take_operands`] for an instruction that may use the cached
@@ -997,8 +1025,11 @@ impl<'a> Compiler<'a> {
     fn first_in_rax(&mut self, cached: Option<Cached>, a: Operand, not_int: DynamicLabel) -> bool {
         let Some(c) = cached else { return false };
         if !matches!(a, Operand::Slot(s) if s == c.slot) {
-            emit!(self ; =>c.generic);
+            self.bind_generic(c);
             return false;
+        }
+        if !c.in_memory {
+            self.unstored = Some(c.slot);
         }
         let join = self.ops.new_dynamic_label();
         emit!(self ; =>join);
@@ -1276,6 +1307,16 @@ impl<'a> Compiler<'a> {
         let (a, b) = (ops[0], ops[1]);
         let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         let a_in_rax = self.first_in_rax(cached, a, not_ints);
+        // `a`, taken from `rax`, may be missing from its slot: then the tag
+        // store below cannot count on it, and a slow path must find it.
+        let mut read = vec![a, b];
+        if let Some(s) = self.unstored.take() {
+            if self.is_int(b) {
+                read = vec![b];
+            } else {
+                self.store_rax(s);
+            }
+        }
         if !a_in_rax {
             self.guard_int(a, not_ints);
         }
@@ -1298,8 +1339,11 @@ impl<'a> Compiler<'a> {
             (Op::BitOr, Operand::Slot(s)) => emit!(self ; or rax, [r_base + slot(s) + 8]),
             (_, Operand::Slot(s)) => emit!(self ; xor rax, [r_base + slot(s) + 8]),
         }
-        self.store_int(local, d - 2, &[a, b]);
-        self.leave_in_rax(local.unwrap_or(d - 2), done, d);
+        let in_memory = below || !self.result_read_from_rax();
+        if in_memory {
+            self.store_int(local, d - 2, &read);
+        }
+        self.leave_in_rax(local.unwrap_or(d - 2), done, d, in_memory);
         if below {
             self.pending.push(Operand::Slot(d - 2));
         }
@@ -1327,6 +1371,31 @@ impl<'a> Compiler<'a> {
             emit!(c ; jmp =>done);
         });
         consumed
+    }
+
+    /// Whether the int result the operator at `self.pc` leaves in `rax` is
+    /// read only from there, so its fast path need not store it: the next
+    /// instructions are a deferred push and an operator that takes the
+    /// result from `rax` ([`Cached`]) and pops it: a compare-and-branch
+    /// against an int literal (`x % 3 == 0`) or `+ - *` (`i * j + j`). No
+    /// jump may land in between. If the consumer has a slow path of its
+    /// own, or turns out not to take `rax`, it stores the value after all
+    /// (`unstored`, [`Self::bind_generic`]); the operator's slow paths
+    /// always store it (the helper writes the slot).
+    fn result_read_from_rax(&self) -> bool {
+        use Op::*;
+        let code = &self.func.proto.code;
+        let pc = self.pc;
+        let consumer = match code.get(pc + 2) {
+            Some(JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. }) => true,
+            Some(JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. }) => true,
+            Some(Add | Sub | Mul) => true,
+            _ => false,
+        };
+        consumer
+            && matches!(code[pc + 1], Int { .. } | GetLocal { .. })
+            && !self.analysis.is_target[pc + 1]
+            && !self.analysis.is_target[pc + 2]
     }
 
     /// The result of an int operator, in `rax`, goes to the fused `local`
@@ -1445,6 +1514,9 @@ impl<'a> Compiler<'a> {
             self.guard_int(x, not_ints);
             self.load_int(x);
         }
+        if let Some(s) = self.unstored.take() {
+            self.store_rax(s); // its slow path reads it there
+        }
         let kind = match op {
             Op::AddInt { .. } => {
                 emit!(self ; add rax, v);
@@ -1465,8 +1537,11 @@ impl<'a> Compiler<'a> {
             }
         };
         emit!(self ; =>store);
-        self.store_int(local, d - 1, &[x]);
-        self.leave_in_rax(local.unwrap_or(d - 1), done, d + 1);
+        let in_memory = below || !self.result_read_from_rax();
+        if in_memory {
+            self.store_int(local, d - 1, &[x]);
+        }
+        self.leave_in_rax(local.unwrap_or(d - 1), done, d + 1, in_memory);
         if below {
             self.pending.push(Operand::Slot(d - 1));
         }
@@ -1590,6 +1665,11 @@ impl<'a> Compiler<'a> {
         let (ops, cached) = self.operands_with_cache(d, 2);
         let (a, b) = (ops[0], ops[1]);
         let a_in_rax = self.first_in_rax(cached, a, not_ints);
+        if let Some(s) = self.unstored.take()
+            && !self.is_int(b)
+        {
+            self.store_rax(s); // the slow path reads it there
+        }
         if !a_in_rax {
             self.guard_int(a, not_ints);
         }
