@@ -1382,6 +1382,7 @@ impl<'a> Compiler<'a> {
     /// own, or turns out not to take `rax`, it stores the value after all
     /// (`unstored`, [`Self::bind_generic`]); the operator's slow paths
     /// always store it (the helper writes the slot).
+    #[allow(clippy::match_like_matches_macro)] // one row per group reads better
     fn result_read_from_rax(&self) -> bool {
         use Op::*;
         let code = &self.func.proto.code;
