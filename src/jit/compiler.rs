@@ -2326,10 +2326,25 @@ impl<'a> Compiler<'a> {
         } else {
             emit!(self ; jmp =>slow ; =>done);
         }
+        self.cold_helper(slow, done, d, ops, helpers::jit_get_index, 0);
+    }
+
+    /// Out of line at `slow`: writes `ops` (the top entries at depth `d`)
+    /// to their slots, calls `helper` with operand `a` (it raises, or
+    /// leaves its result in the slots) and goes on at `done`.
+    fn cold_helper(
+        &mut self,
+        slow: DynamicLabel,
+        done: DynamicLabel,
+        d: u32,
+        ops: Vec<Operand>,
+        helper: Helper,
+        a: u64,
+    ) {
         self.cold(move |c| {
             emit!(c ; =>slow);
             c.materialize_operands(d, &ops);
-            c.call_checked(helpers::jit_get_index, d, 0, 0);
+            c.call_checked(helper, d, a, 0);
             emit!(c ; jmp =>done);
         });
     }
@@ -2346,12 +2361,7 @@ impl<'a> Compiler<'a> {
         } else {
             emit!(self ; jmp =>slow ; =>done);
         }
-        self.cold(move |c| {
-            emit!(c ; =>slow);
-            c.materialize_operands(d, &ops);
-            c.call_checked(helpers::jit_set_index, d, 0, 0);
-            emit!(c ; jmp =>done);
-        });
+        self.cold_helper(slow, done, d, ops, helpers::jit_set_index, 0);
     }
 
     /// `push(array, v)` (the callee, a builtin, was never written to its
@@ -2383,14 +2393,9 @@ impl<'a> Compiler<'a> {
             ; mov [rax + ARRAY_LEN_OFFSET as i32], rdx
             ; =>done
         );
-        let ops = [Operand::builtin(BUILTIN_PUSH), Operand::Slot(array), value];
-        self.cold(move |c| {
-            emit!(c ; =>slow);
-            c.materialize_operands(d, &ops);
-            // A builtin: `jit_call` runs it and returns OK or an error.
-            c.call_checked(helpers::jit_call, d, 2, 0);
-            emit!(c ; jmp =>done);
-        });
+        // A builtin: `jit_call` runs it and returns OK or an error.
+        let ops = vec![Operand::builtin(BUILTIN_PUSH), Operand::Slot(array), value];
+        self.cold_helper(slow, done, d, ops, helpers::jit_call, 2);
         self.pending.push(Operand::NIL);
     }
 }
