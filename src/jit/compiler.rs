@@ -255,14 +255,6 @@ enum Operand {
     Global(u32),
 }
 
-/// An int operator's fast path ends with its result in `rax` as well as
-/// in its slot. If the next instruction that emits code reads that slot
-/// as its first operand (`i * j + j`, then `x % 3`, then `== 0`), it
-/// skips the slot's tag check and load. The operator's slow paths end
-/// at `generic` instead, where the value may be anything: there, the
-/// consumer's check and load happen out of line (`Compiler::first_in_rax`).
-/// Any other instruction, or a jump target, first binds `generic` where
-/// it starts (`Compiler::drop_cached`), so both paths meet as before.
 impl Operand {
     /// Whether every instruction that reads deferred entries takes it (the
     /// int operators and comparisons take only these; see [`takes_values`]).
@@ -290,6 +282,14 @@ impl Operand {
     }
 }
 
+/// An int operator's fast path ends with its result in `rax` (and, unless
+/// `in_memory` is false, in its slot). If the next instruction that emits code reads that slot
+/// as its first operand (`i * j + j`, then `x % 3`, then `== 0`), it
+/// skips the slot's tag check and load. The operator's slow paths end
+/// at `generic` instead, where the value may be anything: there, the
+/// consumer's check and load happen out of line (`Compiler::first_in_rax`).
+/// Any other instruction, or a jump target, first binds `generic` where
+/// it starts (`Compiler::drop_cached`), so both paths meet as before.
 #[derive(Clone, Copy)]
 struct Cached {
     slot: u32,
