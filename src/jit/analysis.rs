@@ -216,7 +216,7 @@ fn captured_slots(proto: &FunctionProto) -> Slots {
 impl Analysis {
     /// The facts for a copy of the body that runs only when the parameters
     /// in `params` hold ints (checked once on entry, see
-    /// `Compiler::emit_entry`); `None` if that changes nothing.
+    /// `Compiler::emit_parameter_checks`); `None` if that changes nothing.
     pub fn specialized(&self, proto: &FunctionProto, params: Slots) -> Option<Vec<u64>> {
         let ints = int_slots(proto, &self.depth, params);
         (ints != self.ints).then_some(ints)

@@ -193,10 +193,26 @@ fn slot(i: u32) -> i32 {
     i32::try_from(i as u64 * 16).expect("frame fits in i32 displacement")
 }
 
+/// The int operators and comparisons with a fast path on deferred
+/// operands: how many operands they read. They take only [`Operand::Slot`]
+/// and [`Operand::Int`] operands: before them, the compiler writes out
+/// pending entries if one of their operands is of another kind (see
+/// `emit_op`).
+fn int_operand_count(op: Op) -> Option<usize> {
+    use Op::*;
+    match op {
+        AddInt { .. } | SubInt { .. } | ModInt { .. } => Some(1),
+        Add | Sub | Mul | Eq | Ne | Lt | Le | Gt | Ge => Some(2),
+        JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } => Some(2),
+        JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. } => Some(2),
+        _ => None,
+    }
+}
+
 /// The instructions that read deferred entries themselves (see
 /// [`Operand`]); before any other, the compiler writes them to their slots.
-/// The int operators and comparisons among them take only `Slot` and `Int`
-/// operands ([`takes_values`]).
+/// All but the int operators ([`int_operand_count`]) take every kind of
+/// operand.
 #[allow(clippy::match_like_matches_macro)] // one row per group reads better
 fn uses_deferred_entries(op: Op) -> bool {
     use Op::*;
@@ -204,26 +220,7 @@ fn uses_deferred_entries(op: Op) -> bool {
         GetLocal { .. } | GetLocal2 { .. } | Int { .. } | Pop | PopN { .. } => true,
         Nil | True | False | GetBuiltin { .. } => true,
         SetLocal { .. } | Return | Call { .. } | GetIndex | SetIndex => true,
-        Add | Sub | Mul | AddInt { .. } | SubInt { .. } | ModInt { .. } => true,
-        Eq | Ne | Lt | Le | Gt | Ge => true,
-        JumpIfNotLt { .. } | JumpIfNotLe { .. } | JumpIfNotGt { .. } => true,
-        JumpIfNotGe { .. } | JumpIfNotEq { .. } | JumpIfNotNe { .. } => true,
-        _ => false,
-    }
-}
-
-/// Whether `op` (one of [`uses_deferred_entries`]) also handles
-/// [`Operand::Value`] and [`Operand::Global`] entries. The int operators
-/// and comparisons do not: before them, the compiler writes out pending
-/// entries if one of their operands is of those kinds.
-#[allow(clippy::match_like_matches_macro)]
-fn takes_values(op: Op) -> bool {
-    use Op::*;
-    match op {
-        GetLocal { .. } | GetLocal2 { .. } | Int { .. } | Pop | PopN { .. } => true,
-        Nil | True | False | GetBuiltin { .. } => true,
-        SetLocal { .. } | Return | Call { .. } | GetIndex | SetIndex => true,
-        _ => false,
+        _ => int_operand_count(op).is_some(),
     }
 }
 
@@ -257,7 +254,8 @@ enum Operand {
 
 impl Operand {
     /// Whether every instruction that reads deferred entries takes it (the
-    /// int operators and comparisons take only these; see [`takes_values`]).
+    /// int operators and comparisons take only these; see
+    /// [`int_operand_count`]).
     fn is_slot_or_int(self) -> bool {
         matches!(self, Operand::Slot(_) | Operand::Int(_))
     }
@@ -687,13 +685,9 @@ impl<'a> Compiler<'a> {
         next < self.func.proto.code.len() && !self.analysis.is_target[next]
     }
 
-    /// For an int operator or comparison: whether its operands that are
-    /// still deferred are all [`Operand::Slot`]s or [`Operand::Int`]s.
-    fn operands_are_slots_or_ints(&self, op: Op) -> bool {
-        let n = match op {
-            Op::AddInt { .. } | Op::SubInt { .. } | Op::ModInt { .. } => 1,
-            _ => 2,
-        };
+    /// Whether the top `n` entries, where still deferred, are all
+    /// [`Operand::Slot`]s or [`Operand::Int`]s.
+    fn top_are_slots_or_ints(&self, n: usize) -> bool {
         let len = self.pending.len();
         self.pending[len.saturating_sub(n)..]
             .iter()
@@ -709,7 +703,9 @@ impl<'a> Compiler<'a> {
         // the others find every entry in its slot.
         if !uses_deferred_entries(op) {
             self.flush(d);
-        } else if !takes_values(op) && !self.operands_are_slots_or_ints(op) {
+        } else if let Some(n) = int_operand_count(op)
+            && !self.top_are_slots_or_ints(n)
+        {
             // The operator's paths may not meet where the flush's code
             // begins (see `Cached`): let them meet first.
             self.drop_cached();
@@ -894,30 +890,8 @@ impl<'a> Compiler<'a> {
     fn keeps_cached(&self, pc: usize) -> bool {
         use Op::*;
         let op = self.func.proto.code[pc];
-        let reads_it = matches!(
-            op,
-            GetLocal { .. }
-                | GetLocal2 { .. }
-                | Int { .. }
-                | Add
-                | Sub
-                | Mul
-                | AddInt { .. }
-                | SubInt { .. }
-                | ModInt { .. }
-                | Eq
-                | Ne
-                | Lt
-                | Le
-                | Gt
-                | Ge
-                | JumpIfNotLt { .. }
-                | JumpIfNotLe { .. }
-                | JumpIfNotGt { .. }
-                | JumpIfNotGe { .. }
-                | JumpIfNotEq { .. }
-                | JumpIfNotNe { .. }
-        );
+        let reads_it = matches!(op, GetLocal { .. } | GetLocal2 { .. } | Int { .. })
+            || int_operand_count(op).is_some();
         // None of these emits code before `operands_with_cache` decides
         // (they read deferred entries, so `emit_op` flushes nothing first):
         // the slow paths' rejoin point never skips code.
@@ -1133,7 +1107,7 @@ impl<'a> Compiler<'a> {
                     ; jne =>not_ints
                 );
             }
-            // Not reached (see `takes_values`), but correct: the slow path.
+            // Not reached (see `int_operand_count`), but correct: the slow path.
             Operand::Value { .. } | Operand::Global(_) => emit!(self ; jmp =>not_ints),
             Operand::Int(_) => {}
         }
@@ -1331,7 +1305,9 @@ impl<'a> Compiler<'a> {
             (Op::Sub, Operand::Int(i)) => emit!(self ; sub rax, i),
             (Op::Mul, Operand::Int(i)) => emit!(self ; imul rax, rax, i),
             (_, Operand::Int(_)) => unreachable!("bitwise operators take flushed operands"),
-            (_, Operand::Value { .. } | Operand::Global(_)) => unreachable!("see `takes_values`"),
+            (_, Operand::Value { .. } | Operand::Global(_)) => {
+                unreachable!("see `int_operand_count`")
+            }
             (Op::Add, Operand::Slot(s)) => emit!(self ; add rax, [r_base + slot(s) + 8]),
             (Op::Sub, Operand::Slot(s)) => emit!(self ; sub rax, [r_base + slot(s) + 8]),
             (Op::Mul, Operand::Slot(s)) => emit!(self ; imul rax, [r_base + slot(s) + 8]),
@@ -1433,7 +1409,7 @@ impl<'a> Compiler<'a> {
                 emit!(self ; mov ecx, i ; movsxd rcx, ecx ; cvtsi2sd Rx(xmm), rcx);
                 return;
             }
-            Operand::Value { .. } | Operand::Global(_) => unreachable!("see `takes_values`"),
+            Operand::Value { .. } | Operand::Global(_) => unreachable!("see `int_operand_count`"),
         };
         emit!(self
             ; cmp QWORD [r_base + s], TAG_FLOAT as i32
@@ -1689,7 +1665,9 @@ impl<'a> Compiler<'a> {
                 self.load_int(a);
                 emit!(self ; cmp rax, [r_base + slot(s) + 8]);
             }
-            (_, Operand::Value { .. } | Operand::Global(_)) => unreachable!("see `takes_values`"),
+            (_, Operand::Value { .. } | Operand::Global(_)) => {
+                unreachable!("see `int_operand_count`")
+            }
         }
         ops
     }
@@ -2044,24 +2022,15 @@ impl<'a> Compiler<'a> {
                 self.cold(move |c| {
                     emit!(c ; =>not_self);
                     c.materialize(v, callee_index);
-                    emit!(c
-                        ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
-                        ; jne =>slow
-                        ; mov r10, [r_base + callee + 8]
-                        ; jmp =>other
-                        ; =>self_slow
-                    );
+                    c.load_callee(callee_index, slow);
+                    emit!(c ; jmp =>other ; =>self_slow);
                     c.materialize(v, callee_index);
                     emit!(c ; jmp =>slow);
                 });
             }
             v => {
                 self.materialize(v, callee_index);
-                emit!(self
-                    ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
-                    ; jne =>slow
-                    ; mov r10, [r_base + callee + 8]              // closure
-                );
+                self.load_callee(callee_index, slow);
                 if self_call {
                     emit!(self
                         ; cmp r10, [r_keep - FRAME_SIZE + FRAME_CLOSURE]
@@ -2105,6 +2074,17 @@ impl<'a> Compiler<'a> {
         let stored = self.record_pc_line == Some(line);
         self.record_pc_line = Some(line);
         !stored
+    }
+
+    /// `r10` = the closure in slot `callee_index`; jumps to `slow` if the
+    /// slot holds anything but a Toy function.
+    fn load_callee(&mut self, callee_index: u32, slow: DynamicLabel) {
+        let callee = slot(callee_index);
+        emit!(self
+            ; cmp QWORD [r_base + callee], TAG_FUNCTION as i32
+            ; jne =>slow
+            ; mov r10, [r_base + callee + 8]
+        );
     }
 
     /// Where a self-call with operands `ops` (callee, arguments) enters:
