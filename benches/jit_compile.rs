@@ -79,6 +79,7 @@ fn bench_jit_compile(c: &mut Criterion) {
         interrupt: &interrupt,
         // No global is defined yet: the templates keep their checks.
         globals: &[],
+        frame_pointers: false,
     };
 
     // Bytes per instruction: a property of the templates, printed once.

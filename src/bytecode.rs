@@ -465,37 +465,56 @@ macro_rules! superinstruction {
 }
 pub(crate) use superinstruction;
 
-/// The builtins, in the order that gives each its number (the `b` operand of
-/// [`Op::GetBuiltin`]). Builtin names are reserved: they can be neither
-/// declared nor assigned.
-pub const BUILTIN_NAMES: [&str; 18] = [
-    "print",
-    "len",
-    "push",
-    "pop",
-    "str",
-    "int",
-    "float",
-    "type",
-    "keys",
-    "has",
-    "del",
-    "sqrt",
-    "floor",
-    "abs",
-    "clock",
-    "read_line",
-    "assert",
-    "error",
-];
+/// Declares the builtins once: the [`Builtin`] enum, whose order gives each
+/// builtin its number (the `b` operand of [`Op::GetBuiltin`], the payload
+/// of a builtin value), and their names.
+macro_rules! builtins {
+    ($($variant:ident = $name:literal,)*) => {
+        /// The builtins (spec §6). Builtin names are reserved: they can be
+        /// neither declared nor assigned.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Builtin {
+            $($variant,)*
+        }
+
+        impl Builtin {
+            /// Every builtin, by number.
+            pub const ALL: [Builtin; BUILTIN_NAMES.len()] = [$(Builtin::$variant,)*];
+        }
+
+        /// The builtins' names, by number.
+        pub const BUILTIN_NAMES: [&str; [$($name,)*].len()] = [$($name,)*];
+    };
+}
+
+builtins! {
+    Print = "print",
+    Len = "len",
+    Push = "push",
+    Pop = "pop",
+    Str = "str",
+    Int = "int",
+    Float = "float",
+    Type = "type",
+    Keys = "keys",
+    Has = "has",
+    Del = "del",
+    Sqrt = "sqrt",
+    Floor = "floor",
+    Abs = "abs",
+    Clock = "clock",
+    ReadLine = "read_line",
+    Assert = "assert",
+    Error = "error",
+}
 
 /// The builtin `push`'s number: the interpreter and the JIT both run
 /// `push(array, v)` inline when the array has room.
-pub const BUILTIN_PUSH: u32 = 2;
-const _: () = assert!(matches!(
-    BUILTIN_NAMES[BUILTIN_PUSH as usize].as_bytes(),
-    b"push"
-));
+pub const BUILTIN_PUSH: u32 = Builtin::Push as u32;
+
+/// The builtin `sqrt`'s number: compiled code runs `sqrt(x)` inline for a
+/// number `x`.
+pub const BUILTIN_SQRT: u32 = Builtin::Sqrt as u32;
 
 /// The number of the builtin called `name`, if any.
 pub fn builtin_index(name: &str) -> Option<u32> {

@@ -86,6 +86,11 @@ const MODES: &[Mode] = &[
         flags: &["--jit-threshold", "0"],
         gc_stress: true,
     },
+    Mode {
+        name: "framepointers-jit1",
+        flags: &["--frame-pointers", "--jit-threshold", "1"],
+        gc_stress: false,
+    },
 ];
 
 /// The observable behaviour of one run.

@@ -76,6 +76,13 @@ const MODES: &[Mode] = &[
         flags: &["--jit-threshold", "2"],
         gc_stress: true,
     },
+    // Compiled frames with frame pointers (what `--perf-map` turns on),
+    // tiers mixed from the first call.
+    Mode {
+        name: "framepointers",
+        flags: &["--frame-pointers", "--jit-threshold", "1"],
+        gc_stress: false,
+    },
 ];
 
 /// What a test file expects, parsed from its comments.

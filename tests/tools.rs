@@ -430,3 +430,56 @@ mod pty {
         let _ = std::fs::remove_dir_all(home);
     }
 }
+
+/// `--frame-pointers` (and `--perf-map`, which implies it): every internal
+/// entry pushes `rbp` and points it at its frame, every return pops it, so
+/// `perf record -g` can walk through compiled frames. Without it the 8
+/// bytes are padding (`sub rsp,8` / `add rsp,8`).
+#[test]
+fn frame_pointers_chain_compiled_frames() {
+    // The listing's instructions (mnemonic and operands) and how many
+    // functions it shows.
+    let listing = |flag: Option<&str>| {
+        let child = Command::new(TOYC)
+            .args(["run", "--dump-asm"])
+            .args(flag)
+            .arg("lang-examples/fib.toy")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start toyc");
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        let _ = std::fs::remove_file(format!("/tmp/perf-{pid}.map"));
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        let functions = text.matches("== machine code for").count();
+        let asm: Vec<String> = (text.lines())
+            .filter(|l| l.starts_with("  ") && l.len() > 32)
+            .map(|l| l[32..].split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        (asm, functions)
+    };
+    let count = |asm: &[String], i: &str| asm.iter().filter(|a| *a == i).count();
+    for flag in ["--frame-pointers", "--perf-map"] {
+        let (asm, functions) = listing(Some(flag));
+        assert!(functions >= 2, "{flag}: {asm:?}");
+        // The external entry's prologue, then the internal and OSR entries
+        // of each function (and its specialized body, if any).
+        assert!(count(&asm, "push rbp") >= 3 * functions, "{flag}: {asm:?}");
+        assert_eq!(
+            count(&asm, "mov rbp,rsp"),
+            count(&asm, "push rbp"),
+            "{flag}"
+        );
+        assert_eq!(
+            count(&asm, "sub rsp,8") + count(&asm, "add rsp,8"),
+            0,
+            "{flag}"
+        );
+    }
+    let (asm, functions) = listing(None);
+    assert_eq!(count(&asm, "push rbp"), functions, "{asm:?}");
+    assert!(count(&asm, "sub rsp,8") >= 2 * functions, "{asm:?}");
+}

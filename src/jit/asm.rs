@@ -16,7 +16,7 @@
 //! | `r14`    | `r_consts` | the VM's globals array (constants are immediates)           | yes             |
 //! | `r15`    | `r_aux`    | the JIT context (`tier::JitCtx`: globals, stack limits, frame limit) | yes    |
 //! | `rbx`    | `r_keep`   | the frame stack's top (`frames.top`) while compiled code runs | yes             |
-//! | `rbp`    | —          | native frame pointer, so `perf` and `gdb` can walk the stack | yes            |
+//! | `rbp`    | —          | native frame pointer: the external entry's, or with `--frame-pointers` each compiled frame's, so `perf` can walk the stack | yes |
 //! | `rsp`    | —          | native stack pointer, 16-byte aligned at every `call`       | —               |
 //! | `rdi rsi rdx rcx r8 r9` | `r_arg0`…`r_arg5` | helper arguments 1–6, scratch otherwise | no             |
 //! | `rax`    | `r_ret`    | return value; holds the helper address for `call rax`       | no              |

@@ -40,8 +40,8 @@ use super::asm::jit_asm;
 use super::asm::prelude::*;
 use super::divide::{self, ModBy};
 use super::helpers::{self, Helper};
-use super::tier::{CTX_FRAME_LIMIT, CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
-use crate::bytecode::{BUILTIN_PUSH, Op};
+use super::tier::{CTX_ENTRY_FRAME, CTX_FRAME_LIMIT, CTX_NATIVE_STACK_LIMIT, CTX_VM_STACK_END};
+use crate::bytecode::{BUILTIN_PUSH, BUILTIN_SQRT, Op};
 use crate::runtime::Value;
 use crate::runtime::heap::{
     ARRAY_CAP_OFFSET, ARRAY_ITEMS_PTR_OFFSET, ARRAY_LEN_OFFSET, CLOSURE_FUNC_OFFSET,
@@ -62,10 +62,15 @@ use crate::runtime::vm::{
 pub const INTERNAL_ENTRY: usize = 192;
 
 /// Where the external entry keeps the frame limit it replaced (and puts
-/// back on the way out, see `Compiler::emit_frame_limit`): its one spill
-/// slot, `[rbp + SAVED_LIMIT]`. `rbp` is the innermost external entry's
-/// frame pointer wherever compiled code runs.
+/// back on the way out, see `Compiler::emit_frame_limit`): its first spill
+/// slot, `[rbp + SAVED_LIMIT]`, `rbp` being the external entry's frame
+/// pointer. Without frame pointers (`Env::frame_pointers`), `rbp` stays
+/// that wherever compiled code runs.
 const SAVED_LIMIT: i32 = -48;
+
+/// With frame pointers, the external entry's second spill slot: the
+/// `JitCtx::entry_frame` it replaced (see `Compiler::emit_osr_entry`).
+const SAVED_ENTRY_FRAME: i32 = -56;
 
 /// The largest frame (`max_slots`) an inline call pushes without checking
 /// the VM stack itself: the frame limit accounts for it
@@ -86,6 +91,12 @@ pub struct Env<'g> {
     /// stays defined (nothing undefines one), so reading it needs no
     /// `undefined variable` check (`Compiler::check_global_defined`).
     pub globals: &'g [Value],
+    /// Whether compiled frames keep the frame-pointer chain that profilers
+    /// walk (`perf record -g`): each internal entry pushes `rbp` and points
+    /// it at its frame, each return pops it. Off by default: it makes
+    /// compiled calls about 10% slower. Every function of a VM is compiled
+    /// the same way.
+    pub frame_pointers: bool,
 }
 
 /// Compiler output: the machine code and, per instruction, the offset of
@@ -296,6 +307,9 @@ struct Cached {
     /// [`Compiler::result_read_from_rax`]): whoever does not take it from
     /// `rax` stores it first.
     in_memory: bool,
+    /// Whether any slow path ends at `generic` (an operator on known ints
+    /// has none): if not, the consumer needs no out-of-line check and load.
+    rejoined: bool,
 }
 
 struct Compiler<'a> {
@@ -369,7 +383,9 @@ impl<'a> Compiler<'a> {
     ///   stay loaded, and the caller has moved `r_base` (the one VM
     ///   register that differs per frame) to the callee's base itself; it
     ///   moves it back after the call. The entry only keeps rsp aligned and
-    ///   falls into the first instruction. Returns are `add rsp, 8; ret`.
+    ///   falls into the first instruction. Returns are `add rsp, 8; ret`
+    ///   (`emit_internal_frame`, `emit_internal_return`; with frame
+    ///   pointers, `push rbp; mov rbp, rsp` and `pop rbp; ret`).
     /// * The **OSR entry** (after the body, see `emit_osr_entry`) does the
     ///   same, sets `r_base` from `rsi`, and dispatches on the entry `pc`
     ///   in `rdx` (0, or a loop header for OSR). Only the external entry
@@ -377,11 +393,11 @@ impl<'a> Compiler<'a> {
     ///   dispatch.
     ///
     /// Stack alignment: the external entry leaves rsp 16-byte aligned, the
-    /// `call` pushes 8 bytes and the entry subtracts 8 more, so templates
+    /// `call` pushes 8 bytes and the entry 8 more, so templates
     /// run with rsp aligned, as helper calls need, and so do nested
     /// internal calls: each costs exactly 16 bytes.
     fn emit_entry(&mut self) {
-        emit_prologue(&mut self.ops, 1);
+        emit_prologue(&mut self.ops, 2);
         let ctx = self.env.ctx as i64;
         let osr = self.osr_entry;
         emit!(self
@@ -404,11 +420,9 @@ impl<'a> Compiler<'a> {
             emit!(self ; nop);
         }
         let (internal, checks) = (self.internal_entry, self.checks);
-        emit!(self
-            ; =>internal
-            ; sub rsp, 8
-            ; =>checks
-        );
+        emit!(self ; =>internal);
+        self.emit_internal_frame();
+        emit!(self ; =>checks);
         self.emit_parameter_checks();
     }
 
@@ -446,7 +460,8 @@ impl<'a> Compiler<'a> {
         std::mem::swap(&mut self.analysis.ints, &mut spec.ints);
         std::mem::swap(&mut self.labels, &mut spec.labels);
         let entry = spec.entry;
-        emit!(self ; =>entry ; sub rsp, 8);
+        emit!(self ; =>entry);
+        self.emit_internal_frame();
         self.spec = Some(spec);
         self.emit_body();
         let end = self.ops.offset().0;
@@ -482,6 +497,7 @@ impl<'a> Compiler<'a> {
     /// checks and raises `stack overflow` (or calls on, if there is room).
     fn emit_frame_limit(&mut self) {
         debug_assert_eq!(SAVED_LIMIT, spill_slot(0));
+        debug_assert_eq!(SAVED_ENTRY_FRAME, spill_slot(1));
         let end = slot(self.func.proto.max_slots);
         let shift = (FAST_CALL_SLOTS as u64 * 16).trailing_zeros() as i8;
         emit!(self
@@ -542,9 +558,18 @@ impl<'a> Compiler<'a> {
     /// jump to the entry `pc` in `rdx`: 0 or a loop header.
     fn emit_osr_entry(&mut self) {
         let (osr, start) = (self.osr_entry, self.checks);
+        emit!(self ; =>osr);
+        if self.env.frame_pointers {
+            // `rbp` is still the external entry's: the error exit will
+            // need it (`emit_exits`), from wherever the error happens.
+            emit!(self
+                ; mov rcx, [r_aux + CTX_ENTRY_FRAME as i32]
+                ; mov [rbp + SAVED_ENTRY_FRAME], rcx
+                ; mov [r_aux + CTX_ENTRY_FRAME as i32], rbp
+            );
+        }
+        self.emit_internal_frame();
         emit!(self
-            ; =>osr
-            ; sub rsp, 8
             ; mov r_base, rsi
             ; test rdx, rdx
             ; jz =>start
@@ -556,9 +581,26 @@ impl<'a> Compiler<'a> {
         emit!(self ; ud2);
     }
 
+    /// The native frame of an internal (or OSR) entry: 8 bytes, so that
+    /// with the return address rsp stays 16-byte aligned. Without frame
+    /// pointers they are padding; with them (`Env::frame_pointers`) they
+    /// hold the caller's `rbp`, and `rbp` points there, as `perf` expects
+    /// of every frame it walks.
+    fn emit_internal_frame(&mut self) {
+        if self.env.frame_pointers {
+            emit!(self ; push rbp ; mov rbp, rsp);
+        } else {
+            emit!(self ; sub rsp, 8);
+        }
+    }
+
     /// A normal return from the internal (or OSR) entry.
     fn emit_internal_return(&mut self) {
-        emit!(self ; add rsp, 8 ; ret);
+        if self.env.frame_pointers {
+            emit!(self ; pop rbp ; ret);
+        } else {
+            emit!(self ; add rsp, 8 ; ret);
+        }
     }
 
     fn emit_body(&mut self) {
@@ -617,10 +659,12 @@ impl<'a> Compiler<'a> {
     /// The external entry's two ways out, both putting back the frame limit
     /// it replaced. The normal exit writes the frame stack top back and
     /// returns status 0. The shared error exit unwinds every compiled frame
-    /// up to the innermost external entry and returns status 1 from it. `rbp` is
-    /// that entry's frame pointer (internal entries, templates and Rust
-    /// helpers all preserve it), so its epilogue discards whatever the
-    /// internal calls pushed and restores the callee-saved registers. The
+    /// up to the innermost external entry and returns status 1 from it.
+    /// `rbp` is that entry's frame pointer (internal entries, templates
+    /// and Rust helpers all preserve it; with frame pointers, the exit
+    /// reloads it from `JitCtx::entry_frame`), so its epilogue discards
+    /// whatever the internal calls pushed and restores the callee-saved
+    /// registers. The
     /// error is already parked in `vm.jit_error`, and the frame stack is
     /// left as the error saw it. So compiled callers never test a status
     /// after calling compiled code.
@@ -632,9 +676,21 @@ impl<'a> Compiler<'a> {
             ; xor eax, eax
             ; jmp >restore
             ; =>error
+        );
+        if self.env.frame_pointers {
+            // `rbp` is the innermost compiled frame's: back to the entry's.
+            emit!(self ; mov rbp, [r_aux + CTX_ENTRY_FRAME as i32]);
+        }
+        emit!(self
             ; mov eax, 1
             ; restore:
         );
+        if self.env.frame_pointers {
+            emit!(self
+                ; mov rcx, [rbp + SAVED_ENTRY_FRAME]
+                ; mov [r_aux + CTX_ENTRY_FRAME as i32], rcx
+            );
+        }
         self.emit_restore_limit();
         emit_epilogue(&mut self.ops);
     }
@@ -902,7 +958,14 @@ impl<'a> Compiler<'a> {
     /// Ends an int operator's fast path whose result (slot `s`) is in
     /// `rax`; its slow paths continue at `done`. With a fused `Return`
     /// (`d` is the operator's depth) the return's code follows instead.
-    fn leave_in_rax(&mut self, s: u32, done: DynamicLabel, d: u32, in_memory: bool) {
+    fn leave_in_rax(
+        &mut self,
+        s: u32,
+        done: DynamicLabel,
+        d: u32,
+        in_memory: bool,
+        rejoined: bool,
+    ) {
         if let Some(Op::Return) = self.func.proto.code.get(self.pc + 1)
             && self.can_fuse_next()
         {
@@ -913,6 +976,7 @@ impl<'a> Compiler<'a> {
                 slot: s,
                 generic: done,
                 in_memory,
+                rejoined,
             });
         }
     }
@@ -1004,6 +1068,9 @@ impl<'a> Compiler<'a> {
         }
         if !c.in_memory {
             self.unstored = Some(c.slot);
+        }
+        if !c.rejoined {
+            return true; // the value is in `rax` on every path
         }
         let join = self.ops.new_dynamic_label();
         emit!(self ; =>join);
@@ -1319,19 +1386,21 @@ impl<'a> Compiler<'a> {
         if in_memory {
             self.store_int(local, d - 2, &read);
         }
-        self.leave_in_rax(local.unwrap_or(d - 2), done, d, in_memory);
+        let guarded = !(self.is_int(a) && self.is_int(b));
+        self.leave_in_rax(local.unwrap_or(d - 2), done, d, in_memory, guarded);
         if below {
             self.pending.push(Operand::Slot(d - 2));
         }
         let consumed = if local.is_some() { 2 } else { 1 };
-        if self.is_int(a) && self.is_int(b) {
+        if !guarded {
             return consumed; // no guard: no slow path
         }
         self.cold(move |c| {
             emit!(c ; =>not_ints);
+            let slow = c.ops.new_dynamic_label();
             if matches!(op, Op::Add | Op::Sub | Op::Mul) {
-                c.load_number(a, 0);
-                c.load_number(b, 1);
+                c.load_number(a, 0, slow);
+                c.load_number(b, 1, slow);
                 match op {
                     Op::Add => emit!(c ; addsd xmm0, xmm1),
                     Op::Sub => emit!(c ; subsd xmm0, xmm1),
@@ -1340,7 +1409,7 @@ impl<'a> Compiler<'a> {
                 c.store_float(local.unwrap_or(d - 2));
                 emit!(c ; jmp =>done);
             }
-            emit!(c ; slow:);
+            emit!(c ; =>slow);
             c.materialize_operands(d, &ops);
             c.call_checked(helpers::binary_helper(&op), d, 0, 0);
             c.finish_result(d - 2, local);
@@ -1394,15 +1463,17 @@ impl<'a> Compiler<'a> {
     }
 
     /// The float path's operands: `xmm0` = slot `a`, `xmm1` = slot `b`,
-    /// each a float or an int converted to float; jumps to the local label
-    /// `slow` if either is something else.
-    fn load_numbers(&mut self, a: u32, b: u32) {
-        self.load_number(Operand::Slot(a), 0);
-        self.load_number(Operand::Slot(b), 1);
+    /// each a float or an int converted to float; jumps to `slow` if either
+    /// is something else.
+    fn load_numbers(&mut self, a: u32, b: u32, slow: DynamicLabel) {
+        self.load_number(Operand::Slot(a), 0, slow);
+        self.load_number(Operand::Slot(b), 1, slow);
     }
 
+    /// `xmm` = the number `v` as a float (an int converted, as the language
+    /// does); jumps to `not_number` if `v` is something else.
     #[allow(clippy::useless_conversion)] // inside dynasm's `Rx(..)` expansion
-    fn load_number(&mut self, v: Operand, xmm: u8) {
+    fn load_number(&mut self, v: Operand, xmm: u8, not_number: DynamicLabel) {
         let s = match v {
             Operand::Slot(s) => slot(s),
             Operand::Int(i) => {
@@ -1411,6 +1482,10 @@ impl<'a> Compiler<'a> {
             }
             Operand::Value { .. } | Operand::Global(_) => unreachable!("see `int_operand_count`"),
         };
+        if self.is_int(v) {
+            emit!(self ; cvtsi2sd Rx(xmm), QWORD [r_base + s + 8]);
+            return;
+        }
         emit!(self
             ; cmp QWORD [r_base + s], TAG_FLOAT as i32
             ; jne >not_float
@@ -1418,7 +1493,7 @@ impl<'a> Compiler<'a> {
             ; jmp >loaded
             ; not_float:
             ; cmp QWORD [r_base + s], TAG_INT as i32
-            ; jne >slow
+            ; jne =>not_number
             ; cvtsi2sd Rx(xmm), QWORD [r_base + s + 8]
             ; loaded:
         );
@@ -1462,17 +1537,18 @@ impl<'a> Compiler<'a> {
             emit!(self ; jmp >store ; minus_one: ; neg rax);
         }
         emit!(self ; store: ; mov [r_base + a], rax ; jmp >done);
+        let not_numbers = self.ops.new_dynamic_label();
         if op == Op::Div {
             // Float `/` (IEEE: x / 0.0 is an infinity or NaN, no error).
             emit!(self ; not_ints:);
-            self.load_numbers(d - 2, d - 1);
+            self.load_numbers(d - 2, d - 1, not_numbers);
             emit!(self ; divsd xmm0, xmm1);
             self.store_float(d - 2);
             emit!(self ; jmp >done);
         } else {
             emit!(self ; not_ints:);
         }
-        emit!(self ; slow:);
+        emit!(self ; slow: ; =>not_numbers);
         self.call_checked(helpers::binary_helper(&op), d, 0, 0);
         emit!(self ; done:);
     }
@@ -1518,12 +1594,13 @@ impl<'a> Compiler<'a> {
         if in_memory {
             self.store_int(local, d - 1, &[x]);
         }
-        self.leave_in_rax(local.unwrap_or(d - 1), done, d + 1, in_memory);
+        let guarded = !(self.is_int(x) && !(kind == helpers::IMM_MOD && v <= 0));
+        self.leave_in_rax(local.unwrap_or(d - 1), done, d + 1, in_memory, guarded);
         if below {
             self.pending.push(Operand::Slot(d - 1));
         }
         let consumed = if local.is_some() { 2 } else { 1 };
-        if self.is_int(x) && !(kind == helpers::IMM_MOD && v <= 0) {
+        if !guarded {
             return consumed; // no guard: no slow path
         }
         self.cold(move |c| {
@@ -1988,6 +2065,12 @@ impl<'a> Compiler<'a> {
         {
             return self.emit_push(d, array, value);
         }
+        if let [Operand::Value { tag, payload }, x] = ops[..]
+            && (tag, payload) == (TAG_BUILTIN, BUILTIN_SQRT as i32)
+            && x.is_slot_or_int()
+        {
+            return self.emit_sqrt(d, x);
+        }
         let callee_index = d - argc - 1;
         let callee = slot(callee_index);
         self.materialize_operands(d, &ops[1..]);
@@ -1998,6 +2081,9 @@ impl<'a> Compiler<'a> {
         // Where the self-call path goes when a limit check fails: `jit_call`,
         // which needs the callee in its slot.
         let mut self_slow = slow;
+        // A callee the general path checks in place, that `jit_call` needs
+        // written out first (see `emit_compiled_call`).
+        let mut write_out = None;
         match ops[0] {
             // `f(..)` with `f` a global (`fib(n - 1)`): the global is this
             // function, checked before the callee is written to its slot.
@@ -2028,9 +2114,32 @@ impl<'a> Compiler<'a> {
                     emit!(c ; jmp =>slow);
                 });
             }
+            // `f(..)` with `f` a global that is some other function: the
+            // same in-place check and nil tag as for a self-call, so the
+            // callee is read from the global once; whatever is not a Toy
+            // function (a builtin, `push` found at run time included) is
+            // written out first, out of line.
+            Operand::Global(g) if !self_call => {
+                let (off, not_function) = (slot(g), self.ops.new_dynamic_label());
+                emit!(self
+                    ; cmp QWORD [r_consts + off], TAG_FUNCTION as i32
+                    ; jne =>not_function
+                    ; mov r10, [r_consts + off + 8]
+                    ; mov QWORD [r_base + callee], TAG_NIL as i32
+                );
+                let v = ops[0];
+                let builtin = self.not_a_function(argc, callee_index, slow, done);
+                self.cold(move |c| {
+                    emit!(c ; =>not_function);
+                    c.materialize(v, callee_index);
+                    emit!(c ; jmp =>builtin);
+                });
+                write_out = Some(v);
+            }
             v => {
                 self.materialize(v, callee_index);
-                self.load_callee(callee_index, slow);
+                let not_function = self.not_a_function(argc, callee_index, slow, done);
+                self.load_callee(callee_index, not_function);
                 if self_call {
                     emit!(self
                         ; cmp r10, [r_keep - FRAME_SIZE + FRAME_CLOSURE]
@@ -2054,10 +2163,10 @@ impl<'a> Compiler<'a> {
             );
             self.cold(move |c| {
                 emit!(c ; =>other);
-                c.emit_compiled_call(d, argc, slow, done, store_pc);
+                c.emit_compiled_call(d, argc, slow, done, store_pc, None);
             });
         } else {
-            self.emit_compiled_call(d, argc, slow, done, store_pc);
+            self.emit_compiled_call(d, argc, slow, done, store_pc, write_out);
             emit!(self ; =>done);
         }
     }
@@ -2104,7 +2213,9 @@ impl<'a> Compiler<'a> {
     }
 
     /// The call of any compiled function (the closure in `r10`), and the
-    /// `jit_call` slow path at `slow`; both continue at `done`.
+    /// `jit_call` slow path at `slow`; both continue at `done`. If the
+    /// callee was checked where it is (`write_out`, a global), the slow
+    /// path writes it to the callee slot first, where `jit_call` reads it.
     fn emit_compiled_call(
         &mut self,
         d: u32,
@@ -2112,6 +2223,7 @@ impl<'a> Compiler<'a> {
         slow: DynamicLabel,
         done: DynamicLabel,
         store_pc: bool,
+        write_out: Option<Operand>,
     ) {
         let callee_index = d - argc - 1;
         let callee = slot(callee_index);
@@ -2133,6 +2245,9 @@ impl<'a> Compiler<'a> {
             ; jmp >call
             ; =>slow
         );
+        if let Some(v) = write_out {
+            self.materialize(v, callee_index);
+        }
         self.call_helper(helpers::jit_call, d, argc as u64, 0);
         emit!(self
             ; cmp rax, 1
@@ -2350,12 +2465,20 @@ impl<'a> Compiler<'a> {
     /// a deferred entry. A full array (which must grow) or a non-array
     /// goes through `jit_call` out of line.
     fn emit_push(&mut self, d: u32, array: u32, value: Operand) {
-        // Its inline path stores no pc, its slow path does (`jit_call`):
-        // the record's pc line is known after it only if it was this one.
-        if self.record_pc_line != Some(self.func.proto.lines[self.pc]) {
-            self.record_pc_line = None;
-        }
+        self.forget_other_pc_lines();
         let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.push_if_room(array, value, slow);
+        emit!(self ; =>done);
+        // A builtin: `jit_call` runs it and returns OK or an error.
+        let ops = vec![Operand::builtin(BUILTIN_PUSH), Operand::Slot(array), value];
+        self.cold_helper(slow, done, d, ops, helpers::jit_call, 2);
+        self.pending.push(Operand::NIL);
+    }
+
+    /// The inline part of `push(array, value)`: jumps to `slow` unless
+    /// `array` (a slot) is an array with room for one more item, else
+    /// stores `value` after its last item and counts it.
+    fn push_if_room(&mut self, array: u32, value: Operand, slow: DynamicLabel) {
         let a = slot(array);
         emit!(self
             ; cmp QWORD [r_base + a], TAG_ARRAY as i32
@@ -2369,13 +2492,86 @@ impl<'a> Compiler<'a> {
             ; add rcx, [rax + ARRAY_ITEMS_PTR_OFFSET as i32]
         );
         self.store_at_rcx(value);
-        emit!(self
-            ; mov [rax + ARRAY_LEN_OFFSET as i32], rdx
-            ; =>done
-        );
-        // A builtin: `jit_call` runs it and returns OK or an error.
-        let ops = vec![Operand::builtin(BUILTIN_PUSH), Operand::Slot(array), value];
-        self.cold_helper(slow, done, d, ops, helpers::jit_call, 2);
-        self.pending.push(Operand::NIL);
+        emit!(self ; mov [rax + ARRAY_LEN_OFFSET as i32], rdx);
+    }
+
+    /// Where the general call path goes when the callee (in its slot) is
+    /// not a Toy function: with two arguments, to the check for `push`
+    /// ([`Self::push_found_at_run_time`]), else straight to `slow`.
+    fn not_a_function(
+        &mut self,
+        argc: u32,
+        callee_index: u32,
+        slow: DynamicLabel,
+        done: DynamicLabel,
+    ) -> DynamicLabel {
+        if argc != 2 {
+            return slow;
+        }
+        let check = self.ops.new_dynamic_label();
+        self.push_found_at_run_time(callee_index, check, slow, done);
+        check
+    }
+
+    /// A call whose callee is only known at run time to be a builtin, when
+    /// it is `push` (`push(out, f(x))`: the inner call wrote the callee to
+    /// its slot, so `emit_call_op` could not see it): the general call
+    /// path's callee check sends every non-function here (`not_function`,
+    /// out of line), and `push` with room runs inline as in `emit_push`,
+    /// its result nil in the callee slot. Anything else continues at
+    /// `slow` (`jit_call`). It stores the return pc, as `jit_call` would
+    /// have (a later call on the line may count on it, see
+    /// [`Self::needs_pc_store`]).
+    fn push_found_at_run_time(
+        &mut self,
+        callee_index: u32,
+        not_function: DynamicLabel,
+        slow: DynamicLabel,
+        done: DynamicLabel,
+    ) {
+        let callee = slot(callee_index);
+        let return_pc = self.pc as i32 + 1;
+        self.cold(move |c| {
+            emit!(c
+                ; =>not_function
+                ; cmp QWORD [r_base + callee], TAG_BUILTIN as i32
+                ; jne =>slow
+                ; cmp QWORD [r_base + callee + 8], BUILTIN_PUSH as i32
+                ; jne =>slow
+            );
+            let value = Operand::Slot(callee_index + 2);
+            c.push_if_room(callee_index + 1, value, slow);
+            c.store_imm(callee_index, TAG_NIL, 0);
+            emit!(c
+                ; mov QWORD [r_keep - FRAME_SIZE + FRAME_PC], return_pc
+                ; jmp =>done
+            );
+        });
+    }
+
+    /// A builtin called inline stores no return pc, its slow path does
+    /// (`jit_call`): after it, the record's pc line is known only if it was
+    /// this one already (see [`Self::needs_pc_store`]).
+    fn forget_other_pc_lines(&mut self) {
+        if self.record_pc_line != Some(self.func.proto.lines[self.pc]) {
+            self.record_pc_line = None;
+        }
+    }
+
+    /// `sqrt(x)` (the callee, a builtin, was never written to its slot)
+    /// inline when `x` is a number, as the builtin does it: an int is
+    /// converted to float first, then `sqrtsd` (IEEE square root, NaN for
+    /// a negative number, like Rust's `f64::sqrt`). The result, a float,
+    /// goes to the callee's slot. Anything else goes through `jit_call`,
+    /// which raises the builtin's error.
+    fn emit_sqrt(&mut self, d: u32, x: Operand) {
+        self.forget_other_pc_lines();
+        let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.load_number(x, 0, slow);
+        emit!(self ; sqrtsd xmm0, xmm0);
+        self.store_float(d - 2);
+        emit!(self ; =>done);
+        let ops = vec![Operand::builtin(BUILTIN_SQRT), x];
+        self.cold_helper(slow, done, d, ops, helpers::jit_call, 1);
     }
 }

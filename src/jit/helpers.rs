@@ -304,7 +304,7 @@ pub unsafe extern "sysv64" fn jit_range_error(
 }
 
 /// The running closure, from the top frame record (not from slot 0, which
-/// a compiled self-call leaves nil; see `Compiler::emit_call_op`).
+/// a compiled call through a global leaves nil; see `Compiler::emit_call_op`).
 ///
 /// # Safety
 /// `vm` must be the running VM, its frame stack top written back.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::bytecode::GlobalNames;
 use crate::compiler::CompileOptions;
 use crate::driver::{self, CapturedOutput};
+use crate::jit::tools::ToolOptions;
 use crate::runtime::interrupt::Interrupt;
 use crate::runtime::{Vm, VmOptions};
 
@@ -16,6 +17,12 @@ type Outcome = (String, Option<(String, Vec<(String, u32)>)>);
 /// Runs `src` with the given options on a thread with the stack `main.rs`
 /// gives the VM (compiled code and tier switches use the native stack).
 fn run_with(src: &str, opts: VmOptions) -> Outcome {
+    run_with_frame_pointers(src, opts, false)
+}
+
+/// [`run_with`], choosing whether compiled frames keep frame pointers
+/// (`--frame-pointers`).
+fn run_with_frame_pointers(src: &str, opts: VmOptions, frame_pointers: bool) -> Outcome {
     let src = src.to_string();
     let worker = std::thread::Builder::new().stack_size(256 << 20);
     let handle = worker.spawn(move || {
@@ -24,6 +31,11 @@ fn run_with(src: &str, opts: VmOptions) -> Outcome {
             .expect("test program compiles");
         let out = CapturedOutput::default();
         let mut vm = Vm::new(opts, Box::new(out.clone()));
+        let tools = ToolOptions {
+            frame_pointers,
+            ..ToolOptions::default()
+        };
+        vm.set_jit_tools(tools).expect("no perf map to open");
         let result = vm.run(script, &globals);
         vm.flush();
         let err = result.err().map(|e| {
@@ -49,13 +61,18 @@ fn opts(threshold: Option<u32>, gc_stress: bool) -> VmOptions {
 }
 
 /// Runs `src` in the interpreter and in several JIT modes (with and without
-/// GC stress) and checks all agree; returns the interpreter's outcome.
+/// GC stress and frame pointers) and checks all agree; returns the
+/// interpreter's outcome.
 fn same_in_all_tiers(src: &str) -> Outcome {
     let expected = run_with(src, opts(None, false));
     for threshold in [0, 1, 2, 7] {
         for stress in [false, true] {
-            let got = run_with(src, opts(Some(threshold), stress));
-            assert_eq!(got, expected, "threshold {threshold}, gc stress {stress}");
+            for fp in [false, true] {
+                let got = run_with_frame_pointers(src, opts(Some(threshold), stress), fp);
+                let mode =
+                    format!("threshold {threshold}, gc stress {stress}, frame pointers {fp}");
+                assert_eq!(got, expected, "{mode}");
+            }
         }
     }
     expected
@@ -128,8 +145,11 @@ fn deep_recursion_in_every_mix_of_tiers() {
 fn unbounded_recursion_is_a_stack_overflow() {
     let src = "fn a(n) { return b(n) + 1; }\nfn b(n) { return a(n) + 1; }\na(0);";
     for threshold in [None, Some(0), Some(2), Some(1000)] {
-        let (_, err) = run_with(src, opts(threshold, false));
-        assert_eq!(err.unwrap().0, "stack overflow", "threshold {threshold:?}");
+        for fp in [false, true] {
+            let (_, err) = run_with_frame_pointers(src, opts(threshold, false), fp);
+            let mode = format!("threshold {threshold:?}, frame pointers {fp}");
+            assert_eq!(err.unwrap().0, "stack overflow", "{mode}");
+        }
     }
 }
 

@@ -83,6 +83,10 @@ pub struct JitCtx {
     /// take their slow paths: set by each external entry from the stack
     /// budgets (`Compiler::emit_frame_limit`), and zeroed by an interrupt.
     pub frame_limit: AtomicUsize,
+    /// With frame pointers (see `compiler::Env`): the frame pointer of the
+    /// innermost external entry running compiled code, where the error
+    /// exit unwinds to (`Compiler::emit_exits`).
+    pub entry_frame: AtomicUsize,
 }
 
 /// Raising an interrupt zeroes the frame limit, so the next compiled call
@@ -98,6 +102,7 @@ impl Watcher for JitCtx {
 pub const CTX_NATIVE_STACK_LIMIT: usize = std::mem::offset_of!(JitCtx, native_stack_limit);
 pub const CTX_VM_STACK_END: usize = std::mem::offset_of!(JitCtx, vm_stack_end);
 pub const CTX_FRAME_LIMIT: usize = std::mem::offset_of!(JitCtx, frame_limit);
+pub const CTX_ENTRY_FRAME: usize = std::mem::offset_of!(JitCtx, entry_frame);
 
 /// One compiled function, for `--jit-stats`.
 struct FnStats {
@@ -171,6 +176,7 @@ impl Jit {
             ctx: Arc::as_ptr(&self.ctx) as usize,
             interrupt: self.interrupt,
             globals,
+            frame_pointers: self.tools.frame_pointers,
         };
         let mut out = match compiler::compile(func, &env) {
             Ok(out) => out,

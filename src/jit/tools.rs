@@ -32,6 +32,9 @@ pub struct ToolOptions {
     pub dump_asm: bool,
     /// `--perf-map`: append to `/tmp/perf-PID.map`.
     pub perf_map: bool,
+    /// `--frame-pointers` (and `--perf-map`): compiled frames keep the
+    /// `rbp` chain profilers walk (see `compiler::Env::frame_pointers`).
+    pub frame_pointers: bool,
 }
 
 /// Why a function was compiled.
@@ -76,6 +79,9 @@ pub(crate) struct Tools {
     trace: bool,
     dump_asm: bool,
     perf_map: Option<PerfMap>,
+    /// Compiled frames keep a frame-pointer chain (on with `--perf-map`,
+    /// chosen before anything is compiled; see `compiler::Env`).
+    pub(super) frame_pointers: bool,
     compiled: Vec<Compiled>,
     /// Every function loaded while the JIT was on (for `:threshold`).
     pub(super) loaded: Vec<*const FuncObj>,
@@ -298,6 +304,10 @@ impl Vm {
         if opts.perf_map {
             jit.tools.perf_map = Some(PerfMap::open()?);
         }
+        // Every compiled function of a VM must agree on the frame layout:
+        // an error exit finds the external entry's frame by it.
+        debug_assert!(jit.tools.compiled.is_empty() || !opts.frame_pointers);
+        jit.tools.frame_pointers = opts.frame_pointers;
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-//! The builtin functions (spec §6), numbered as in [`BUILTIN_NAMES`].
+//! The builtin functions (spec §6), numbered as in [`Builtin`].
 //!
 //! A builtin gets its arguments as a slice of the VM stack; they stay on the
 //! stack (and so stay rooted) for the whole call. A builtin that allocates
@@ -12,58 +12,60 @@ use super::ops::{check_key, float_to_int};
 use super::stdin::Line;
 use super::value::{TAG_ARRAY, TAG_FLOAT, TAG_INT, TAG_MAP, TAG_STRING, Value};
 use super::vm::Vm;
-use crate::bytecode::BUILTIN_NAMES;
+use crate::bytecode::Builtin;
 
 type BuiltinResult = Result<Value, String>;
 
-/// How many arguments builtin `b` takes: `None` for any number.
-fn arity(b: usize) -> Option<std::ops::RangeInclusive<usize>> {
-    Some(match BUILTIN_NAMES[b] {
-        "print" => return None,
-        "clock" | "read_line" => 0..=0,
-        "push" | "has" | "del" => 2..=2,
-        "assert" => 1..=2,
-        _ => 1..=1,
+/// How many arguments `b` takes: `None` for any number.
+fn arity(b: Builtin) -> Option<std::ops::RangeInclusive<usize>> {
+    use Builtin::*;
+    Some(match b {
+        Print => return None,
+        Clock | ReadLine => 0..=0,
+        Push | Has | Del => 2..=2,
+        Assert => 1..=2,
+        Len | Pop | Str | Int | Float | Type | Keys | Sqrt | Floor | Abs | Error => 1..=1,
     })
 }
 
 /// Calls builtin number `b`.
 pub fn call(vm: &mut Vm, b: usize, args: &[Value]) -> BuiltinResult {
-    if let Some(range) = arity(b)
+    use Builtin::*;
+    let builtin = Builtin::ALL[b];
+    if let Some(range) = arity(builtin)
         && !range.contains(&args.len())
     {
         let n = *range.end();
         let noun = if n == 1 { "argument" } else { "arguments" };
         return Err(format!("expected {n} {noun} but got {}", args.len()));
     }
-    match BUILTIN_NAMES[b] {
-        "print" => print(vm, args),
-        "len" => len(args[0]),
-        "push" => push(vm, args[0], args[1]),
-        "pop" => pop(args[0]),
-        "str" => {
+    match builtin {
+        Print => print(vm, args),
+        Len => len(args[0]),
+        Push => push(vm, args[0], args[1]),
+        Pop => pop(args[0]),
+        Str => {
             let mut bytes = Vec::new();
             write_value_limited(&mut bytes, args[0], false, vm.heap.object_limit())?;
             Ok(vm.alloc_string(bytes.into()))
         }
-        "int" => to_int(args[0]),
-        "float" => to_float(args[0]),
-        "type" => Ok(vm.alloc_string(args[0].type_name().as_bytes().into())),
-        "keys" => keys(vm, args[0]),
-        "has" => Ok(Value::bool(
+        Int => to_int(args[0]),
+        Float => to_float(args[0]),
+        Type => Ok(vm.alloc_string(args[0].type_name().as_bytes().into())),
+        Keys => keys(vm, args[0]),
+        Has => Ok(Value::bool(
             map_arg("has", args[0], args[1])?.contains(args[1]),
         )),
-        "del" => Ok(map_arg("del", args[0], args[1])?
+        Del => Ok(map_arg("del", args[0], args[1])?
             .remove(args[1])
             .unwrap_or(Value::NIL)),
-        "sqrt" => Ok(Value::float(number_arg("sqrt", args[0])?.sqrt())),
-        "floor" => floor(args[0]),
-        "abs" => abs(args[0]),
-        "clock" => Ok(Value::float(vm.started.elapsed().as_secs_f64())),
-        "read_line" => read_line(vm),
-        "assert" => assert(args),
-        "error" => Err(display(args[0])),
-        other => unreachable!("builtin {other} has no implementation"),
+        Sqrt => Ok(Value::float(number_arg("sqrt", args[0])?.sqrt())),
+        Floor => floor(args[0]),
+        Abs => abs(args[0]),
+        Clock => Ok(Value::float(vm.started.elapsed().as_secs_f64())),
+        ReadLine => read_line(vm),
+        Assert => assert(args),
+        Error => Err(display(args[0])),
     }
 }
 
@@ -238,6 +240,7 @@ fn assert(args: &[Value]) -> BuiltinResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bytecode::BUILTIN_NAMES;
 
     #[test]
     fn int_parsing_is_strict() {
@@ -268,8 +271,28 @@ mod tests {
 
     #[test]
     fn arities() {
-        assert!(arity(0).is_none());
-        assert_eq!(arity(2), Some(2..=2));
-        assert_eq!(arity(16), Some(1..=2));
+        assert!(arity(Builtin::Print).is_none());
+        assert_eq!(arity(Builtin::Push), Some(2..=2));
+        assert_eq!(arity(Builtin::Assert), Some(1..=2));
+        assert_eq!(arity(Builtin::ReadLine), Some(0..=0));
+    }
+
+    #[test]
+    fn builtins_are_numbered_as_named() {
+        for (i, b) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(*b as usize, i);
+            assert_eq!(
+                crate::bytecode::builtin_index(BUILTIN_NAMES[i]),
+                Some(i as u32)
+            );
+        }
+        assert_eq!(
+            BUILTIN_NAMES[crate::bytecode::BUILTIN_PUSH as usize],
+            "push"
+        );
+        assert_eq!(
+            BUILTIN_NAMES[crate::bytecode::BUILTIN_SQRT as usize],
+            "sqrt"
+        );
     }
 }

@@ -66,8 +66,8 @@ pub struct Frame {
     /// their return address).
     pub pc: usize,
     /// The frame's slot 0 in the VM stack: the callee, or nil in a frame
-    /// entered by a compiled self-call through a global (`closure` is the
-    /// one to read).
+    /// entered by a compiled call through a global (`closure` is the one
+    /// to read).
     pub base: *mut Value,
 }
 
