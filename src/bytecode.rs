@@ -9,9 +9,9 @@
 //! ```
 //!
 //! Local slot numbers in operands are relative to `base`, so slot 0 is the
-//! callee itself and slot 1 the first parameter. (Compiled self-calls
-//! through a global leave nil in slot 0: the frame record holds the
-//! closure.)
+//! callee itself and slot 1 the first parameter. (Compiled calls through
+//! a global do not write slot 0: the frame record holds the closure, and
+//! the GC skips every frame's slot 0.)
 //!
 //! Instructions are a Rust enum with inline operands (at most 12 bytes each), so the
 //! interpreter decodes an instruction with one load and one `match`. The enum

@@ -2086,13 +2086,13 @@ impl<'a> Compiler<'a> {
         let mut write_out = None;
         match ops[0] {
             // `f(..)` with `f` a global (`fib(n - 1)`): the global is this
-            // function, checked before the callee is written to its slot.
-            // The callee slot then only gets a nil tag: the new frame's
-            // record holds the closure, and nothing reads that slot until
-            // `Return` writes the result there (helpers find the running
-            // closure in the record, the GC marks records' closures).
-            // Otherwise the callee is written out and checked below, out
-            // of line.
+            // function, checked in place. The callee slot is not written at
+            // all: the new frame's record holds the closure, and nothing
+            // reads that slot until `Return` writes the result there
+            // (helpers find the running closure in the record; the GC marks
+            // records' closures and skips every frame's slot 0, see
+            // `Vm::collect`). Otherwise the callee is written out and
+            // checked below, out of line.
             Operand::Global(g) if self_call => {
                 let (off, not_self) = (slot(g), self.ops.new_dynamic_label());
                 emit!(self
@@ -2101,7 +2101,6 @@ impl<'a> Compiler<'a> {
                     ; jne =>not_self
                     ; cmp QWORD [r_consts + off], TAG_FUNCTION as i32
                     ; jne =>not_self
-                    ; mov QWORD [r_base + callee], TAG_NIL as i32
                 );
                 let v = ops[0];
                 self_slow = self.ops.new_dynamic_label();
@@ -2115,7 +2114,7 @@ impl<'a> Compiler<'a> {
                 });
             }
             // `f(..)` with `f` a global that is some other function: the
-            // same in-place check and nil tag as for a self-call, so the
+            // same in-place check and unwritten slot as for a self-call, so the
             // callee is read from the global once; whatever is not a Toy
             // function (a builtin, `push` found at run time included) is
             // written out first, out of line.
@@ -2125,7 +2124,6 @@ impl<'a> Compiler<'a> {
                     ; cmp QWORD [r_consts + off], TAG_FUNCTION as i32
                     ; jne =>not_function
                     ; mov r10, [r_consts + off + 8]
-                    ; mov QWORD [r_base + callee], TAG_NIL as i32
                 );
                 let v = ops[0];
                 let builtin = self.not_a_function(argc, callee_index, slow, done);

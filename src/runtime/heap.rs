@@ -26,6 +26,7 @@
 
 use std::alloc::{self, Layout};
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
@@ -367,6 +368,10 @@ pub struct Heap {
     live: usize,
     threshold: usize,
     stress: bool,
+    /// In stress mode, during a collection: the address of every object,
+    /// so that marking something else (a stale slot, a freed object) is
+    /// caught at once instead of corrupting the allocator.
+    known: Option<HashSet<usize>>,
     /// `--max-heap`: the most live bytes allowed after a collection.
     limit: usize,
     /// Number of collections so far (for tests and statistics).
@@ -392,6 +397,7 @@ impl Heap {
             live: 0,
             threshold: MIN_THRESHOLD,
             stress,
+            known: None,
             limit: usize::MAX,
             collections: 0,
         }
@@ -505,8 +511,12 @@ impl Heap {
     /// Runs a full collection. `mark_roots` must call [`Heap::mark_value`] /
     /// [`Heap::mark_upval`] for every root.
     pub fn collect(&mut self, mark_roots: impl FnOnce(&mut Heap)) {
+        if self.stress {
+            self.known = Some(self.objects.iter().map(|h| h.as_ptr() as usize).collect());
+        }
         mark_roots(self);
         self.trace();
+        self.known = None;
         self.sweep();
         self.collections += 1;
     }
@@ -523,6 +533,12 @@ impl Heap {
     }
 
     fn mark_header(&mut self, h: *mut Header) {
+        if let Some(known) = &self.known {
+            assert!(
+                known.contains(&(h as usize)),
+                "the GC was asked to mark {h:?}, which is not a live object"
+            );
+        }
         // SAFETY: roots and traced fields point at live objects.
         let header = unsafe { &*h };
         if !header.marked.get() {

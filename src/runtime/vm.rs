@@ -65,9 +65,9 @@ pub struct Frame {
     /// line: traces read only the line, and compiled frames resume at
     /// their return address).
     pub pc: usize,
-    /// The frame's slot 0 in the VM stack: the callee, or nil in a frame
-    /// entered by a compiled call through a global (`closure` is the one
-    /// to read).
+    /// The frame's slot 0 in the VM stack: the callee, or a stale value in
+    /// a frame entered by a compiled call through a global (`closure` is
+    /// the one to read; the GC skips this slot).
     pub base: *mut Value,
 }
 
@@ -309,8 +309,24 @@ impl Vm {
         let live = unsafe { std::slice::from_raw_parts(self.stack.as_ptr(), self.sp) };
         let (frames, globals, functions) = (&self.frames, &self.globals, &self.functions);
         let (upvals, bytes, temps) = (&self.open_upvals, &self.byte_strings, &self.temp_roots);
+        // A frame's slot 0 is not marked: its callee is marked through the
+        // frame record below, and a frame entered by a compiled call through
+        // a global never writes that slot (it holds whatever was there until
+        // `Return` writes the result), so it may hold a stale value.
+        let stack = self.stack.as_ptr() as usize;
+        let bases = frames
+            .iter()
+            .map(|f| (f.base as usize - stack) / size_of::<Value>());
         self.heap.collect(|h| {
-            let values = live.iter().chain(globals).chain(bytes).chain(temps);
+            let mut from = 0;
+            // Frames are nested: each base lies above the one before.
+            for base in bases.chain([live.len()]) {
+                debug_assert!(base >= from, "frame bases out of order");
+                let base = base.clamp(from, live.len());
+                live[from..base].iter().for_each(|&v| h.mark_value(v));
+                from = (base + 1).min(live.len());
+            }
+            let values = globals.iter().chain(bytes).chain(temps);
             values.for_each(|&v| h.mark_value(v));
             for f in frames.iter() {
                 h.mark_value(Value::object(TAG_FUNCTION, f.closure));
