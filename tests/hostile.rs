@@ -580,4 +580,16 @@ fn refused_executable_memory_warns_once_and_interprets() {
             run.stderr
         );
     }
+    let run = toyc(
+        &["run", "--jit-stats"],
+        &path,
+        &[("TOYC_JIT_DENY_EXEC", "1")],
+    );
+    assert_eq!(run.stdout, expected.stdout);
+    assert!(
+        run.stderr
+            .contains("jit: disabled: the system refused executable memory\n"),
+        "{}",
+        run.stderr
+    );
 }

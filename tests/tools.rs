@@ -192,21 +192,44 @@ fn trace_jit_reports_call_and_osr_tier_ups() {
     for line in lines {
         assert!(line.contains(" µs, ") && line.ends_with(" bytes"), "{line}");
     }
-    // A compile that fails is traced too, and the program still runs.
-    let out = toyc(&[
-        "run",
-        "--trace-jit",
-        "--jit-threshold",
-        "10",
-        "--jit-code-limit",
-        "16",
-        &file,
-    ]);
+    // With a code cache too small for any function, every compile fails
+    // and the program still runs in the interpreter.
+    let tiny_cache = |switch: &str| {
+        toyc(&[
+            "run",
+            switch,
+            "--jit-threshold",
+            "10",
+            "--jit-code-limit",
+            "16",
+            &file,
+        ])
+    };
+    // A compile that fails is traced too.
+    let out = tiny_cache("--trace-jit");
     assert!(out.status.success());
     assert_eq!(text(&out.stdout), "50\n");
     let err = text(&out.stderr);
     assert!(
         err.contains("jit: could not compile f (call count, counter 10): JIT code cache is full"),
+        "{err}"
+    );
+    // `--jit-stats` names what stayed interpreted, and why.
+    let out = tiny_cache("--jit-stats");
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "50\n");
+    let err = text(&out.stderr);
+    assert!(err.contains("jit: functions compiled: 0\n"), "{err}");
+    assert!(
+        err.contains("jit: functions left interpreted: 2\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("jit:   f: left interpreted: JIT code cache is full\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("jit:   <script>: left interpreted: JIT code cache is full\n"),
         "{err}"
     );
     let _ = std::fs::remove_dir_all(dir);

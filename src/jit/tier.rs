@@ -127,6 +127,9 @@ pub struct Jit {
     stack_limit: usize,
     print_stats: bool,
     compiled: Vec<FnStats>,
+    /// Functions that reached the threshold but stay interpreted, with the
+    /// reason (the code cache was full, or memory could not be mapped).
+    not_compiled: Vec<(String, String)>,
     osr_entries: u64,
     /// Listings, tracing, the perf map and the REPL's switches.
     pub(super) tools: Tools,
@@ -155,6 +158,7 @@ impl Jit {
             stack_limit: 0,
             print_stats: opts.jit_stats,
             compiled: Vec::new(),
+            not_compiled: Vec::new(),
             osr_entries: 0,
             tools: Tools::default(),
         }))
@@ -182,6 +186,8 @@ impl Jit {
             Ok(out) => out,
             Err(e) => {
                 self.tools.failed(func, reason, &e);
+                self.not_compiled
+                    .push((func.proto.display_name().to_string(), e));
                 return std::ptr::null();
             }
         };
@@ -192,6 +198,8 @@ impl Jit {
         let time = start.elapsed();
         if let Err(e) = &installed {
             self.tools.failed(func, reason, &e.to_string());
+            self.not_compiled
+                .push((func.proto.display_name().to_string(), e.to_string()));
         }
         match installed {
             Ok(ptr) => {
@@ -238,6 +246,15 @@ impl Jit {
             "jit: total compile time: {:.3} ms",
             total.as_secs_f64() * 1e3
         );
+        if self.disabled {
+            let _ = writeln!(s, "jit: disabled: the system refused executable memory");
+        } else if !self.not_compiled.is_empty() {
+            let _ = writeln!(
+                s,
+                "jit: functions left interpreted: {}",
+                self.not_compiled.len()
+            );
+        }
         for f in &self.compiled {
             let _ = writeln!(
                 s,
@@ -252,6 +269,11 @@ impl Jit {
                 },
                 f.time.as_secs_f64() * 1e6
             );
+        }
+        if !self.disabled {
+            for (name, why) in &self.not_compiled {
+                let _ = writeln!(s, "jit:   {name}: left interpreted: {why}");
+            }
         }
         s
     }
