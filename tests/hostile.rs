@@ -537,6 +537,20 @@ fn a_fault_in_compiled_code_names_the_function() {
             "{line}"
         );
     }
+    // Without frame pointers the report cannot name the callers, and says
+    // how to get them.
+    let run = toyc(
+        &["run", "--jit-threshold", "0"],
+        &path,
+        &[("TOYC_JIT_CRASH_TEST", "segv")],
+    );
+    assert!(
+        run.stderr.contains(
+            "\ntoyc: crash:   (with --frame-pointers the report names the compiled callers)\n"
+        ),
+        "{}",
+        run.stderr
+    );
     // Without the JIT the hook does nothing.
     let run = toyc(
         &["run", "--no-jit"],
@@ -545,6 +559,83 @@ fn a_fault_in_compiled_code_names_the_function() {
     );
     assert_eq!(run.code, Some(0));
     assert_eq!(run.stdout_text(), "hi\n42\n");
+}
+
+#[test]
+fn with_frame_pointers_a_crash_report_names_the_compiled_callers() {
+    // `c` faults at bytecode offset 4 (`x + 1`), which only `a(1000)`
+    // reaches: by then `<script>`, `a`, `b` and `c` are compiled and call
+    // each other directly, so the frames between are all compiled ones.
+    let path = scratch(
+        "crash-callers",
+        b"fn c(x) {\n    if x > 100 {\n        return x + 1;\n    }\n    return x;\n}\n\
+          fn b(x) { return c(x) * 2; }\nfn a(x) { return b(x) - 1; }\n\
+          print(a(1));\nprint(a(1));\nprint(a(1000));\n",
+    );
+    let run = toyc(
+        &["run", "--jit-threshold", "0", "--frame-pointers"],
+        &path,
+        &[("TOYC_JIT_CRASH_TEST", "segv:c@4")],
+    );
+    assert_eq!(run.code, Some(71), "stderr: {}", run.stderr);
+    // The machine code offsets vary with the templates; the rest may not.
+    let lines: Vec<String> = run
+        .stderr
+        .lines()
+        .map(|l| l.split(" (machine code +0x").next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "toyc: crash: SIGSEGV in compiled code of 'c' at bytecode offset 4",
+            "toyc: crash:   called from 'b' at bytecode offset 2",
+            "toyc: crash:   called from 'a' at bytecode offset 2",
+            // The third `a(...)` call.
+            "toyc: crash:   called from '<script>' at bytecode offset 21",
+            "toyc: crash:   '<script>' was entered from Rust (the interpreter or a runtime helper)",
+        ],
+        "{}",
+        run.stderr
+    );
+
+    // Deep recursion: the report stops after 32 callers. With threshold 5
+    // the innermost 36 frames are compiled, entered from the interpreted
+    // fifth call.
+    let path = scratch(
+        "crash-deep",
+        b"fn f(n) {\n    if n == 0 {\n        return 1;\n    }\n    return f(n - 1) + 1;\n}\nprint(f(40));\n",
+    );
+    // Crashes `f` at its deepest call with the given threshold; returns how
+    // many compiled callers the report names, and how it ends.
+    let crash_deep = |threshold: &str| {
+        let run = toyc(
+            &["run", "--jit-threshold", threshold, "--frame-pointers"],
+            &path,
+            &[("TOYC_JIT_CRASH_TEST", "segv:f@3")],
+        );
+        assert_eq!(run.code, Some(71), "stderr: {}", run.stderr);
+        let callers = run
+            .stderr
+            .matches("toyc: crash:   called from 'f' at bytecode offset 8 (")
+            .count();
+        let last = run.stderr.lines().last().unwrap_or_default().to_string();
+        (callers, last)
+    };
+    assert_eq!(
+        crash_deep("5"),
+        (32, "toyc: crash:   ... (more callers)".to_string())
+    );
+    // Mixed tiers: with threshold 38 the 38th call (`f(3)`) is the first
+    // to run compiled, so only the innermost four frames are compiled; the
+    // walk ends at the one the interpreter entered.
+    assert_eq!(
+        crash_deep("38"),
+        (
+            3,
+            "toyc: crash:   'f' was entered from Rust (the interpreter or a runtime helper)"
+                .to_string()
+        )
+    );
 }
 
 // ------------------------------------------------- no executable memory

@@ -191,8 +191,9 @@ impl Jit {
                 return std::ptr::null();
             }
         };
-        if self.compiled.is_empty() {
-            plant_crash_test(&mut out);
+        let name = func.proto.display_name();
+        if let Some(test) = super::crash::crash_test(name, self.compiled.is_empty()) {
+            plant_crash_test(&mut out, test);
         }
         let installed = self.cache.install(&out.code);
         let time = start.elapsed();
@@ -203,7 +204,6 @@ impl Jit {
         }
         match installed {
             Ok(ptr) => {
-                let name = func.proto.display_name();
                 // Crash reports name the instruction of any offset, slow
                 // paths included.
                 let mut offsets = [out.offsets.as_slice(), &out.cold].concat();
@@ -392,26 +392,23 @@ impl Vm {
     }
 }
 
-/// Test hook (`TOYC_JIT_CRASH_TEST`, see `crash`): overwrites the first
-/// instruction of the body (of both bodies, if there is a specialized one)
-/// with one that faults.
-fn plant_crash_test(out: &mut compiler::Output) {
-    let Some(bytes) = super::crash::crash_test_bytes() else {
-        return;
-    };
-    let spec_start = out.specialized.map(|s| s.start);
-    let starts = [
-        out.offsets.first().map(|&(at, _)| at),
-        spec_start.and_then(|s| {
-            out.offsets
-                .iter()
-                .find(|&&(at, _)| at >= s)
-                .map(|&(at, _)| at)
-        }),
-    ];
-    for at in starts.into_iter().flatten() {
-        if let Some(target) = out.code.get_mut(at..at + bytes.len()) {
-            target.copy_from_slice(bytes);
+/// Test hook (`TOYC_JIT_CRASH_TEST`, see `crash`): overwrites the machine
+/// code of one bytecode instruction (by default the body's first, of both
+/// bodies if there is a specialized one) with an instruction that faults.
+fn plant_crash_test(out: &mut compiler::Output, test: super::crash::CrashTest) {
+    let spec_start = out.specialized.map(|s| s.start).unwrap_or(usize::MAX);
+    let mut planted = [false; 2];
+    let mut starts = Vec::new();
+    for &(at, pc) in &out.offsets {
+        let body = usize::from(at >= spec_start);
+        if !planted[body] && test.pc.is_none_or(|want| want == pc) {
+            planted[body] = true;
+            starts.push(at);
+        }
+    }
+    for at in starts {
+        if let Some(target) = out.code.get_mut(at..at + test.bytes.len()) {
+            target.copy_from_slice(test.bytes);
         }
     }
 }

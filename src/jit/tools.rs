@@ -308,6 +308,7 @@ impl Vm {
         // an error exit finds the external entry's frame by it.
         debug_assert!(jit.tools.compiled.is_empty() || !opts.frame_pointers);
         jit.tools.frame_pointers = opts.frame_pointers;
+        super::crash::set_frame_pointers(opts.frame_pointers);
         Ok(())
     }
 
