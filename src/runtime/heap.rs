@@ -27,6 +27,7 @@
 use std::alloc::{self, Layout};
 use std::cell::Cell;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
 use std::rc::Rc;
 
@@ -368,14 +369,42 @@ pub struct Heap {
     live: usize,
     threshold: usize,
     stress: bool,
-    /// In stress mode, during a collection: the address of every object,
-    /// so that marking something else (a stale slot, a freed object) is
-    /// caught at once instead of corrupting the allocator.
-    known: Option<HashSet<usize>>,
+    /// In stress mode: the address of every object, kept up to date as
+    /// objects are made and freed, so that marking something else (a stale
+    /// slot, a freed object) is caught at once instead of corrupting the
+    /// allocator.
+    known: Option<HashSet<usize, BuildHasherDefault<AddressHasher>>>,
     /// `--max-heap`: the most live bytes allowed after a collection.
     limit: usize,
     /// Number of collections so far (for tests and statistics).
     pub collections: usize,
+}
+
+/// Hashes the object addresses of stress mode's `known` set: one folded
+/// multiply instead of SipHash, which made the set the slowest part of a
+/// stress-mode collection (each one looks up every marked object).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let product = u128::from(self.0 ^ n) * 0x9e37_79b9_7f4a_7c15;
+        self.0 = (product as u64) ^ ((product >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 const MIN_THRESHOLD: usize = 4 << 20;
@@ -397,7 +426,7 @@ impl Heap {
             live: 0,
             threshold: MIN_THRESHOLD,
             stress,
-            known: None,
+            known: stress.then(HashSet::default),
             limit: usize::MAX,
             collections: 0,
         }
@@ -444,9 +473,18 @@ impl Heap {
         self.allocated += bytes;
     }
 
+    /// Adds a new object to the list the sweep walks (and, in stress mode,
+    /// to the known addresses).
+    fn track(&mut self, h: *mut Header) {
+        self.objects.push(NonNull::new(h).unwrap());
+        if let Some(known) = &mut self.known {
+            known.insert(h as usize);
+        }
+    }
+
     fn register<T>(&mut self, obj: Box<T>, tag: u64) -> Value {
         let ptr = Box::into_raw(obj);
-        self.objects.push(NonNull::new(ptr as *mut Header).unwrap());
+        self.track(ptr as *mut Header);
         // SAFETY: `ptr` was just created from a live box; every object
         // starts with a `Header`.
         let size = unsafe { object_size(&*(ptr as *const Header)) };
@@ -501,7 +539,7 @@ impl Heap {
             closed: Value::NIL,
         });
         let ptr = Box::into_raw(obj);
-        self.objects.push(NonNull::new(ptr as *mut Header).unwrap());
+        self.track(ptr as *mut Header);
         self.allocated += std::mem::size_of::<UpvalObj>();
         ptr
     }
@@ -511,12 +549,8 @@ impl Heap {
     /// Runs a full collection. `mark_roots` must call [`Heap::mark_value`] /
     /// [`Heap::mark_upval`] for every root.
     pub fn collect(&mut self, mark_roots: impl FnOnce(&mut Heap)) {
-        if self.stress {
-            self.known = Some(self.objects.iter().map(|h| h.as_ptr() as usize).collect());
-        }
         mark_roots(self);
         self.trace();
-        self.known = None;
         self.sweep();
         self.collections += 1;
     }
@@ -587,6 +621,7 @@ impl Heap {
     /// Frees unmarked objects and clears the marks of the survivors.
     fn sweep(&mut self) {
         let mut live = 0;
+        let known = &mut self.known;
         self.objects.retain(|&h| {
             // SAFETY: every listed object is live until freed right here.
             unsafe {
@@ -596,6 +631,9 @@ impl Heap {
                     live += object_size(header);
                     true
                 } else {
+                    if let Some(known) = known.as_mut() {
+                        known.remove(&(h.as_ptr() as usize));
+                    }
                     free_object(h.as_ptr());
                     false
                 }
@@ -726,6 +764,36 @@ mod tests {
         heap.collect(|h| h.mark_value(big));
         assert!(!heap.should_collect());
         assert!(Heap::new(true).should_collect());
+    }
+
+    #[test]
+    #[should_panic(expected = "which is not a live object")]
+    fn stress_mode_catches_a_root_that_was_freed() {
+        let mut heap = Heap::new(true);
+        let keep = string(&mut heap, "keep");
+        let stale = string(&mut heap, "freed by the first collection");
+        heap.collect(|h| h.mark_value(keep));
+        assert_eq!(heap.object_count(), 1);
+        // A root the first collection did not see: the address is stale.
+        heap.collect(|h| {
+            h.mark_value(keep);
+            h.mark_value(stale);
+        });
+    }
+
+    #[test]
+    fn stress_mode_knows_every_object_it_made_and_kept() {
+        let mut heap = Heap::new(true);
+        let mut kept = Vec::new();
+        for i in 0..1000 {
+            let s = string(&mut heap, &i.to_string());
+            if i % 3 == 0 {
+                kept.push(s);
+            }
+            heap.collect(|h| kept.iter().for_each(|&v| h.mark_value(v)));
+        }
+        assert_eq!(heap.object_count(), kept.len());
+        assert_eq!(heap.known.as_ref().map(|k| k.len()), Some(kept.len()));
     }
 
     #[test]
