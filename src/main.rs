@@ -95,8 +95,8 @@ struct TierOptions {
     perf_map: bool,
 
     /// Keep a frame-pointer chain through compiled code, so that
-    /// `perf record -g` and debuggers can walk the stack through compiled
-    /// frames; makes compiled calls about 10% slower.
+    /// `perf record -g`, debuggers and crash reports can walk the stack
+    /// through compiled frames; makes compiled calls about 10% slower.
     #[arg(long, global = true)]
     frame_pointers: bool,
 }
