@@ -59,7 +59,9 @@ use crate::runtime::heap::{
 };
 use crate::runtime::map::Map;
 use crate::runtime::ops;
-use crate::runtime::value::{TAG_ARRAY, TAG_BUILTIN, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_STRING};
+use crate::runtime::value::{
+    TAG_ARRAY, TAG_BUILTIN, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_STRING, copy_value,
+};
 use crate::runtime::vm::{Frame, STACK_SLOTS, Vm, arity_error};
 
 /// Status: the helper finished normally.
@@ -107,8 +109,9 @@ unsafe fn operand<'a>(
 fn finish(vm: &mut Vm, slot: *mut Value, r: Result<Value, String>, pc: u32) -> u64 {
     match r {
         // SAFETY: `slot` is a live slot of the frame (see `operand`).
+        // Two 8-byte moves: `r` was just written to memory by its maker.
         Ok(v) => unsafe {
-            *slot = v;
+            copy_value(slot, &v);
             OK
         },
         Err(m) => raise(vm, m, pc),

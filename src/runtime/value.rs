@@ -206,6 +206,26 @@ impl fmt::Debug for Value {
     }
 }
 
+/// Copies a value as two 8-byte moves. A value is often read right after
+/// it was written as two 8-byte stores (tag, payload): by a fused
+/// instruction, or by a Rust function returning a `Result<Value, _>`
+/// through memory. The CPU cannot forward two such stores to the one
+/// 16-byte load a plain copy compiles to: the load would stall until both
+/// stores retire.
+///
+/// # Safety
+/// `dst` and `src` point at valid values.
+#[inline(always)]
+pub unsafe fn copy_value(dst: *mut Value, src: *const Value) {
+    // SAFETY: the caller passes valid slots. Volatile keeps the two loads
+    // from being merged into one.
+    unsafe {
+        let tag = std::ptr::read_volatile(&raw const (*src).tag);
+        let payload = std::ptr::read_volatile(&raw const (*src).payload);
+        dst.write(Value { tag, payload });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,7 @@ use super::map::Map;
 use super::ops;
 use super::value::{
     TAG_ARRAY, TAG_BUILTIN, TAG_FUNCTION, TAG_INT, TAG_MAP, TAG_STRING, TAG_UNDEF, Value,
+    copy_value,
 };
 use crate::bytecode::{BUILTIN_NAMES, Constant, FunctionProto, GlobalNames, Op};
 use crate::diag::{RuntimeError, TraceEntry};
@@ -495,6 +496,11 @@ impl Vm {
     /// Calls builtin `callee` on the `argc` values at `args` (stack slots),
     /// for a `Call` at `pc`; out of line, so the dispatch loop keeps its
     /// registers.
+    ///
+    /// `builtins::call` returns its result through memory, written as two
+    /// 8-byte stores; passing it on as it is (`map_err`) loads it as 16
+    /// bytes, which cannot be store-forwarded and stalls, so the value is
+    /// copied as two 8-byte moves ([`copy_value`]).
     #[inline(never)]
     fn call_builtin(
         &mut self,
@@ -509,7 +515,15 @@ impl Vm {
             self.frames.last_mut().unwrap_unchecked().pc = pc;
             std::slice::from_raw_parts(args, argc as usize)
         };
-        builtins::call(self, callee.payload as usize, args).map_err(|m| self.error(m, pc))
+        match builtins::call(self, callee.payload as usize, args) {
+            // SAFETY: both are valid values on this stack frame.
+            Ok(v) => unsafe {
+                let mut out = Value::NIL;
+                copy_value(&mut out, &v);
+                Ok(out)
+            },
+            Err(m) => Err(self.error(m, pc)),
+        }
     }
 
     pub(crate) fn undefined_global(&self, g: u32) -> String {
@@ -1365,21 +1379,6 @@ impl Vm {
                 }
             }
         }
-    }
-}
-
-/// Copies a value as two 8-byte moves. A local is often read right after
-/// a fused instruction wrote it as two 8-byte stores (tag, payload), and
-/// the CPU cannot forward those to the one 16-byte load a plain copy
-/// compiles to: the load would stall until both stores retire.
-#[inline(always)]
-unsafe fn copy_value(dst: *mut Value, src: *const Value) {
-    // SAFETY: the caller passes valid slots. Volatile keeps the two loads
-    // from being merged into one.
-    unsafe {
-        let tag = std::ptr::read_volatile(&raw const (*src).tag);
-        let payload = std::ptr::read_volatile(&raw const (*src).payload);
-        dst.write(Value { tag, payload });
     }
 }
 
