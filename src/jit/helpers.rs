@@ -398,7 +398,7 @@ pub unsafe extern "sysv64" fn jit_new_array(
         sync(vm, base, depth);
         vm.gc_point();
         let items = std::slice::from_raw_parts(first, a as usize);
-        *first = vm.heap.new_array(ValueVec::from_slice(items));
+        *first = vm.heap.new_array_of_stored_slots(items);
     }
     OK
 }

@@ -32,7 +32,7 @@ use std::ptr::NonNull;
 use std::rc::Rc;
 
 use super::map::Map;
-use super::value::{TAG_ARRAY, TAG_FUNCTION, TAG_MAP, TAG_STRING, Value, is_heap_tag};
+use super::value::{TAG_ARRAY, TAG_FUNCTION, TAG_MAP, TAG_STRING, Value, copy_value, is_heap_tag};
 use crate::bytecode::FunctionProto;
 
 /// The kind of a heap object, stored in its header.
@@ -195,6 +195,25 @@ impl ValueVec {
         for &x in items {
             v.push(x);
         }
+        v
+    }
+
+    /// [`ValueVec::from_slice`] for values that were just written as two
+    /// 8-byte stores each (by compiled code): each is copied as two 8-byte
+    /// moves, since a 16-byte load of them would stall (see
+    /// [`copy_value`]). The interpreter keeps `from_slice`, whose inlined
+    /// form suits its dispatch loop's registers.
+    pub fn from_stored_slots(items: &[Value]) -> ValueVec {
+        let mut v = ValueVec::new();
+        v.reserve(items.len());
+        // SAFETY: `reserve` made room for `items.len()` values; each is
+        // written before `len` counts it.
+        unsafe {
+            for (i, x) in items.iter().enumerate() {
+                copy_value(v.ptr.as_ptr().add(i), x);
+            }
+        }
+        v.len = items.len();
         v
     }
 
@@ -508,6 +527,18 @@ impl Heap {
         let obj = Box::new(ArrayObj {
             header: Header::new(Kind::Array),
             items,
+        });
+        self.register(obj, TAG_ARRAY)
+    }
+
+    /// A new array of `items`, VM stack slots that compiled code has just
+    /// written: [`ValueVec::from_stored_slots`], built here so that the
+    /// vector's fields go into the object from registers (passed through
+    /// memory they too would be read back as one stalling 16-byte load).
+    pub fn new_array_of_stored_slots(&mut self, items: &[Value]) -> Value {
+        let obj = Box::new(ArrayObj {
+            header: Header::new(Kind::Array),
+            items: ValueVec::from_stored_slots(items),
         });
         self.register(obj, TAG_ARRAY)
     }
