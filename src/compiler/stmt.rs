@@ -6,7 +6,9 @@
 //! leaves locals behind goes through a small stub placed after the loop:
 //! `[CloseUpvals] PopN Jump target`.
 
-use crate::ast::{AssignOp, BinOp, Block, Expr, ExprKind, FnDecl, Ident, Span, Stmt, StmtKind};
+use crate::ast::{
+    AssignOp, BinOp, Block, Expr, ExprKind, FnDecl, Ident, LogicOp, Span, Stmt, StmtKind,
+};
 use crate::bytecode::Op;
 
 use super::Compiler;
@@ -178,44 +180,84 @@ impl Compiler<'_> {
         self.emit(set, span.line);
     }
 
-    /// Evaluates an `if`/`while` condition and emits the jump taken when it
-    /// is false (to be patched). A comparison becomes one fused
-    /// compare-and-branch (`JumpIfNotLt` ...) instead of `Lt; JumpIfFalse`.
-    fn cond_jump(&mut self, cond: &Expr) -> usize {
+    /// Evaluates an `if`/`while` condition and emits the jumps taken when
+    /// it is false (to be patched); it falls through when it is true. A
+    /// comparison becomes one fused compare-and-branch (`JumpIfNotLt` ...)
+    /// instead of `Lt; JumpIfFalse`, and `and` / `or` become jumps between
+    /// their operands' tests, so `i < n and a[i] != x` is two
+    /// compare-and-branches: no bool is made only to be tested again.
+    /// (As an expression, `a and b` keeps `JumpIfFalseOrPop`: its value may
+    /// be `a` itself.)
+    fn cond_jumps(&mut self, cond: &Expr) -> Vec<usize> {
         let line = cond.span.line;
-        if let ExprKind::Binary { op, lhs, rhs } = &cond.kind
-            && let Some(jump) = compare_jump(*op)
-        {
-            self.expr2(lhs, rhs);
-            return self.emit(jump, line);
+        match &cond.kind {
+            ExprKind::Binary { op, lhs, rhs } if compare_jump(*op).is_some() => {
+                self.expr2(lhs, rhs);
+                let jump = compare_jump(*op).expect("a comparison");
+                vec![self.emit(jump, line)]
+            }
+            ExprKind::Logical {
+                op: LogicOp::And,
+                lhs,
+                rhs,
+            } => {
+                let mut to_false = self.cond_jumps(lhs);
+                to_false.extend(self.cond_jumps(rhs));
+                to_false
+            }
+            ExprKind::Logical {
+                op: LogicOp::Or,
+                lhs,
+                rhs,
+            } => {
+                // `lhs` true: past `rhs`, to the body; false: test `rhs`.
+                let lhs_false = self.cond_jumps(lhs);
+                let to_true = self.emit(Op::Jump { target: 0 }, line);
+                for j in lhs_false {
+                    self.patch_to_here(j);
+                }
+                let to_false = self.cond_jumps(rhs);
+                self.patch_to_here(to_true);
+                to_false
+            }
+            _ => {
+                self.expr(cond);
+                vec![self.emit(Op::JumpIfFalse { target: 0 }, line)]
+            }
         }
-        self.expr(cond);
-        self.emit(Op::JumpIfFalse { target: 0 }, line)
+    }
+
+    /// Patches every jump of `jumps` to the next instruction.
+    fn patch_all_to_here(&mut self, jumps: Vec<usize>) {
+        for j in jumps {
+            self.patch_to_here(j);
+        }
     }
 
     fn if_stmt(&mut self, cond: &Expr, then_block: &Block, else_branch: Option<&Stmt>) {
-        let to_else = self.cond_jump(cond);
+        let to_else = self.cond_jumps(cond);
         self.block(then_block);
         match else_branch {
-            None => self.patch_to_here(to_else),
+            None => self.patch_all_to_here(to_else),
             Some(e) => {
                 let to_end = self.emit(Op::Jump { target: 0 }, e.span.line);
-                self.patch_to_here(to_else);
+                self.patch_all_to_here(to_else);
                 self.stmt(e);
                 self.patch_to_here(to_end);
             }
         }
     }
 
-    /// `header: cond; JumpIfFalse exit; body; Loop header; exit:`
+    /// `header: cond; JumpIfFalse exit; body; Loop header; exit:` (the
+    /// condition's jumps, see [`Self::cond_jumps`])
     fn while_stmt(&mut self, cond: &Expr, body: &Block) {
         let header = self.here();
-        let to_exit = self.cond_jump(cond);
+        let to_exit = self.cond_jumps(cond);
         self.begin_loop();
         self.block(body);
         let back = self.emit(Op::Loop { target: header }, body.span.line);
         self.end_loop(back, false, body.span);
-        self.patch_to_here(to_exit);
+        self.patch_all_to_here(to_exit);
     }
 
     /// `for var in start..end`: the counter and the limit are hidden locals

@@ -625,6 +625,44 @@ fn logical_operators_short_circuit() {
 }
 
 #[test]
+fn and_or_in_a_condition_are_jumps_between_compare_and_branches() {
+    // while a < 1 and (b < 2 or c < 3) {}   (globals)
+    let lt = |name: &str, v: i64| bin(P1, BinOp::Lt, var(P1, name), int(P1, v));
+    let logical = |op: LogicOp, lhs: Expr, rhs: Expr| {
+        ex(
+            P1,
+            ExprKind::Logical {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+        )
+    };
+    let or = logical(LogicOp::Or, lt("b", 2), lt("c", 3));
+    let cond = logical(LogicOp::And, lt("a", 1), or);
+    let s = ok(vec![
+        let_(P1, "a", None),
+        let_(P1, "b", None),
+        let_(P1, "c", None),
+        while_(P1, cond, vec![]),
+    ]);
+    let code = [
+        GetGlobal { g: 0 },
+        Int { v: 1 },
+        JumpIfNotLt { target: 17 }, // `a < 1` false: out of the loop
+        GetGlobal { g: 1 },
+        Int { v: 2 },
+        JumpIfNotLt { target: 13 }, // `b < 2` false: try `c < 3`
+        Jump { target: 16 },        // `b < 2` true: the body
+        GetGlobal { g: 2 },
+        Int { v: 3 },
+        JumpIfNotLt { target: 17 }, // `c < 3` false: out of the loop
+        Loop { target: 6 },         // the (empty) body
+    ];
+    assert_eq!(s.code[6..17], code);
+}
+
+#[test]
 fn map_literal_and_fields() {
     // let m = {"k": 1}; m.k += 2; m.k;
     let map = ex(P1, ExprKind::Map(vec![(string(P1, "k"), int(P1, 1))]));
