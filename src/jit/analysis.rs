@@ -1,6 +1,7 @@
 //! The compiler's pre-pass: which instructions are jump targets, which are
 //! loop headers (OSR entries), the operand-stack depth before each one, and
-//! which slots certainly hold ints there ([`Analysis::ints`]).
+//! which slots certainly hold ints ([`Analysis::ints`]) or floats
+//! ([`Analysis::floats`]) there.
 //!
 //! Toy's bytecode compiler guarantees that the stack depth at an instruction
 //! is the same on every path that reaches it (like JVM bytecode). That lets
@@ -24,6 +25,10 @@ pub struct Analysis {
     /// The templates skip the tag checks and tag stores these make
     /// unnecessary. See [`int_slots`].
     pub ints: Vec<u64>,
+    /// `floats[pc]`: the frame slots that hold a float whenever `code[pc]`
+    /// is about to run, as `ints` (see [`float_slots`]). Float operators
+    /// on them load their payloads without a tag check.
+    pub floats: Vec<u64>,
 }
 
 /// The stack effect of `op`: `(depth after falling through, depth after
@@ -118,11 +123,13 @@ pub fn analyze(proto: &FunctionProto) -> Result<Analysis, String> {
         }
     }
     let ints = int_slots(proto, &depth, 0);
+    let floats = float_slots(proto, &depth);
     Ok(Analysis {
         depth,
         is_target,
         loop_headers,
         ints,
+        floats,
     })
 }
 
@@ -169,24 +176,45 @@ fn below(d: u32) -> Slots {
 /// ordinary body, the int parameters for its specialized body
 /// ([`Analysis::specialized`]).
 fn int_slots(proto: &FunctionProto, depth: &[Option<u32>], entry: Slots) -> Vec<u64> {
+    must_slots(proto, depth, entry, int_effect)
+}
+
+/// Which slots certainly hold a float before each instruction, by the same
+/// dataflow as [`int_slots`]. A float comes from a float constant, or from
+/// `+ - * / %` with a float operand (the other operand is then converted,
+/// or the operator raises, and nothing runs after an error), `x + 1`-style
+/// immediates on a float, and `-` of a float. Nothing is known on entry.
+fn float_slots(proto: &FunctionProto, depth: &[Option<u32>]) -> Vec<u64> {
+    must_slots(proto, depth, 0, float_effect)
+}
+
+/// The "must" dataflow behind [`int_slots`] and [`float_slots`]: `effect`
+/// gives an instruction's facts after it (on falling through, and on
+/// jumping) from those before it.
+fn must_slots(
+    proto: &FunctionProto,
+    depth: &[Option<u32>],
+    entry: Slots,
+    effect_of: fn(&FunctionProto, &Op, u32, Slots) -> (Slots, Slots),
+) -> Vec<u64> {
     let n = proto.code.len();
     let captured = captured_slots(proto);
     // Start from "everything" and only ever remove facts, so iterating
     // converges; the entry knows only `entry`.
-    let mut ints: Vec<Slots> = vec![!0; n];
+    let mut facts: Vec<Slots> = vec![!0; n];
     if n > 0 {
-        ints[0] = entry & !captured;
+        facts[0] = entry & !captured;
     }
     let mut changed = true;
     while changed {
         changed = false;
         for pc in 0..n {
             let Some(d) = depth[pc] else { continue };
-            let k = ints[pc] & below(d);
-            let (fall, jump) = int_effect(proto, &proto.code[pc], d, k);
+            let k = facts[pc] & below(d);
+            let (fall, jump) = effect_of(proto, &proto.code[pc], d, k);
             let mut meet = |to: usize, k: Slots| {
-                if to < n && ints[to] & !(k & !captured) != 0 {
-                    ints[to] &= k & !captured;
+                if to < n && facts[to] & !(k & !captured) != 0 {
+                    facts[to] &= k & !captured;
                     changed = true;
                 }
             };
@@ -199,10 +227,10 @@ fn int_slots(proto: &FunctionProto, depth: &[Option<u32>], entry: Slots) -> Vec<
             }
         }
     }
-    for (k, d) in ints.iter_mut().zip(depth) {
+    for (k, d) in facts.iter_mut().zip(depth) {
         *k &= below(d.unwrap_or(0));
     }
-    ints
+    facts
 }
 
 /// The slots of locals that closures capture.
@@ -265,34 +293,26 @@ pub fn int_params(proto: &FunctionProto) -> Slots {
     used & params & !captured_slots(proto)
 }
 
-/// The int slots after `op` (at depth `d`, int slots `k`): on falling
-/// through, and on jumping.
-fn int_effect(proto: &FunctionProto, op: &Op, d: u32, k: Slots) -> (Slots, Slots) {
+/// The facts after `op` (at depth `d`, facts `k`) that do not depend on
+/// what kind of value they are about: copies (`GetLocal`, `SetLocal`,
+/// `Dup`) carry a fact along, results that are never an int or a float
+/// clear it, and instructions that change no slot keep every fact. `None`
+/// for the instructions whose results depend on the kind: constants,
+/// operators, range loops.
+fn common_effect(op: &Op, d: u32, k: Slots) -> Option<(Slots, Slots)> {
     use Op::*;
-    let both = |a: u32, b: u32| has(k, a) && has(k, b);
     let k = match *op {
-        Int { .. } => with(k, d, true),
-        Const { k: c } => with(k, d, matches!(proto.consts[c as usize], Constant::Int(_))),
         GetLocal { slot } => with(k, d, has(k, slot)),
         GetLocal2 { a, b } => with(with(k, d, has(k, a)), d + 1, has(k, b)),
         Dup => with(k, d, has(k, d - 1)),
         Dup2 => with(with(k, d, has(k, d - 2)), d + 1, has(k, d - 1)),
         SetLocal { slot } => with(k, slot, has(k, d - 1)),
-        Add | Sub | Mul | Div | Mod => with(k, d - 2, both(d - 2, d - 1)),
-        BitAnd | BitOr | BitXor | Shl | Shr => with(k, d - 2, true),
+        // An int stays an int and a float a float (anything else fails).
         Neg | AddInt { .. } | SubInt { .. } | ModInt { .. } => k,
-        BitNot => with(k, d - 1, true),
-        ForRangePrep { slot, .. } => k | bit(slot) | bit(slot + 1),
-        ForRangeNext { slot, .. } => {
-            let k = k | bit(slot);
-            // Falling through ends the loop; jumping starts an iteration
-            // with the new loop variable in `slot + 2`.
-            return (k & below(slot + 2), (k | bit(slot + 2)) & below(slot + 3));
-        }
         ForInPrep { slot } => k & !bit(slot) & !bit(slot + 1),
         ForInNext { slot, .. } => {
             let k = k & !bit(slot + 1);
-            return (with(k, d, false), k);
+            return Some((with(k, d, false), k));
         }
         // No slot changes: jumps and tests, pops, stores elsewhere.
         Pop | PopN { .. } | SetUpval { .. } | SetGlobal { .. } | DefineGlobal { .. } => k,
@@ -310,7 +330,58 @@ fn int_effect(proto: &FunctionProto, op: &Op, d: u32, k: Slots) -> (Slots, Slots
         Call { argc } => with(k, d - argc - 1, false),
         NewArray { n } => with(k, d - n, false),
         NewMap { n } => with(k, d - 2 * n, false),
-        superinstruction!() => 0,
+        _ => return None,
+    };
+    Some((k, k))
+}
+
+/// The int slots after `op` (at depth `d`, int slots `k`): on falling
+/// through, and on jumping.
+fn int_effect(proto: &FunctionProto, op: &Op, d: u32, k: Slots) -> (Slots, Slots) {
+    use Op::*;
+    if let Some(after) = common_effect(op, d, k) {
+        return after;
+    }
+    let both = |a: u32, b: u32| has(k, a) && has(k, b);
+    let k = match *op {
+        Int { .. } => with(k, d, true),
+        Const { k: c } => with(k, d, matches!(proto.consts[c as usize], Constant::Int(_))),
+        Add | Sub | Mul | Div | Mod => with(k, d - 2, both(d - 2, d - 1)),
+        BitAnd | BitOr | BitXor | Shl | Shr => with(k, d - 2, true),
+        BitNot => with(k, d - 1, true),
+        ForRangePrep { slot, .. } => k | bit(slot) | bit(slot + 1),
+        ForRangeNext { slot, .. } => {
+            let k = k | bit(slot);
+            // Falling through ends the loop; jumping starts an iteration
+            // with the new loop variable in `slot + 2`.
+            return (k & below(slot + 2), (k | bit(slot + 2)) & below(slot + 3));
+        }
+        _ => 0, // superinstructions: never analyzed
+    };
+    (k, k)
+}
+
+/// The float slots after `op` (at depth `d`, float slots `k`), as
+/// [`int_effect`] does for ints.
+fn float_effect(proto: &FunctionProto, op: &Op, d: u32, k: Slots) -> (Slots, Slots) {
+    use Op::*;
+    if let Some(after) = common_effect(op, d, k) {
+        return after;
+    }
+    let either = |a: u32, b: u32| has(k, a) || has(k, b);
+    let k = match *op {
+        Int { .. } => with(k, d, false),
+        Const { k: c } => with(k, d, matches!(proto.consts[c as usize], Constant::Float(_))),
+        Add | Sub | Mul | Div | Mod => with(k, d - 2, either(d - 2, d - 1)),
+        BitAnd | BitOr | BitXor | Shl | Shr => with(k, d - 2, false),
+        BitNot => with(k, d - 1, false),
+        // The counter, the limit and the loop variable are ints.
+        ForRangePrep { slot, .. } => k & !bit(slot) & !bit(slot + 1),
+        ForRangeNext { slot, .. } => {
+            let k = k & !bit(slot);
+            return (k & below(slot + 2), k & !bit(slot + 2) & below(slot + 3));
+        }
+        _ => 0, // superinstructions: never analyzed
     };
     (k, k)
 }

@@ -1160,6 +1160,29 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// Whether `v` certainly holds a float here: a slot the pre-pass found
+    /// to hold one before this instruction
+    /// ([`Analysis::floats`](super::analysis::Analysis::floats)).
+    fn is_float(&self, v: Operand) -> bool {
+        match v {
+            Operand::Slot(s) => s < 64 && self.analysis.floats[self.pc] & (1 << s) != 0,
+            Operand::Value { tag, .. } => tag == TAG_FLOAT,
+            Operand::Int(_) | Operand::Global(_) => false,
+        }
+    }
+
+    /// The top `n` operand-stack entries as operands, bottom first, without
+    /// taking them (see [`Self::take_operands`]).
+    fn peek_operands(&self, d: u32, n: usize) -> Vec<Operand> {
+        let len = self.pending.len();
+        (0..n)
+            .map(|i| match (len + i).checked_sub(n) {
+                Some(p) => self.pending[p],
+                None => Operand::Slot(d - (n - i) as u32),
+            })
+            .collect()
+    }
+
     /// Jumps to `not_ints` unless `v` is an int; no code if it certainly
     /// is one ([`Self::is_int`]).
     fn guard_int(&mut self, v: Operand, not_ints: DynamicLabel) {
@@ -1342,6 +1365,14 @@ impl<'a> Compiler<'a> {
     /// the language does), and the helper for everything else. The result
     /// goes to slot `d-2`.
     fn emit_int_arith(&mut self, op: Op, d: u32) -> usize {
+        if matches!(op, Op::Add | Op::Sub | Op::Mul)
+            && self
+                .peek_operands(d, 2)
+                .into_iter()
+                .any(|v| self.is_float(v))
+        {
+            return self.emit_float_arith(op, d);
+        }
         let local = self.result_local();
         let guard_free = matches!(op, Op::Add | Op::Sub | Op::Mul) && local.is_none();
         let (ops, cached, below) = self.int_operands(d, 2, guard_free);
@@ -1418,6 +1449,41 @@ impl<'a> Compiler<'a> {
         consumed
     }
 
+    /// `+ - *` with an operand that certainly holds a float
+    /// ([`Self::is_float`]): the result is a float (or an error), so the
+    /// float path comes first, inline, and there is no int path. A known
+    /// float is loaded without a check, the other operand as
+    /// [`Self::load_number`] does; anything else goes to the helper, out of
+    /// line. The result goes to slot `d-2` or to the fused local.
+    fn emit_float_arith(&mut self, op: Op, d: u32) -> usize {
+        let local = self.result_local();
+        // The previous operator's int result, if it is in `rax` only,
+        // goes to its slot: the float path reads slots.
+        self.drop_cached();
+        let ops = self.take_operands(d, 2);
+        let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        self.load_number(ops[0], 0, slow);
+        self.load_number(ops[1], 1, slow);
+        match op {
+            Op::Add => emit!(self ; addsd xmm0, xmm1),
+            Op::Sub => emit!(self ; subsd xmm0, xmm1),
+            _ => emit!(self ; mulsd xmm0, xmm1),
+        }
+        self.store_float(local.unwrap_or(d - 2));
+        emit!(self ; =>done);
+        if !ops.iter().all(|&v| self.is_float(v) || self.is_int(v)) {
+            self.cold(move |c| {
+                emit!(c ; =>slow);
+                c.materialize_operands(d, &ops);
+                c.call_checked(helpers::binary_helper(&op), d, 0, 0);
+                c.finish_result(d - 2, local);
+                emit!(c ; jmp =>done);
+            });
+        }
+        self.fused_return_tail(d);
+        if local.is_some() { 2 } else { 1 }
+    }
+
     /// Whether the int result the operator at `self.pc` leaves in `rax` is
     /// read only from there, so its fast path need not store it: the next
     /// instructions are a deferred push and an operator that takes the
@@ -1484,6 +1550,10 @@ impl<'a> Compiler<'a> {
         };
         if self.is_int(v) {
             emit!(self ; cvtsi2sd Rx(xmm), QWORD [r_base + s + 8]);
+            return;
+        }
+        if self.is_float(v) {
+            emit!(self ; movsd Rx(xmm), [r_base + s + 8]);
             return;
         }
         emit!(self
