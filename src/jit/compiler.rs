@@ -1923,6 +1923,14 @@ impl<'a> Compiler<'a> {
     /// `ucomisd; jcc`. Otherwise the comparison helper stores the bool in
     /// `base[d-2]`, and we test it.
     fn compare_and_branch(&mut self, op: Op, d: u32, target: u32) {
+        if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge)
+            && self
+                .peek_operands(d, 2)
+                .into_iter()
+                .any(|v| self.is_float(v))
+        {
+            return self.float_compare_and_branch(op, d, target);
+        }
         let t = self.labels[target as usize];
         let (not_ints, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
         let ops = self.compare_ints(d, not_ints);
@@ -1942,6 +1950,61 @@ impl<'a> Compiler<'a> {
             c.branch_if_falsy(d - 2, t);
             emit!(c ; jmp =>done);
         });
+    }
+
+    /// `JUMP_IF_NOT_LT` (`_LE _GT _GE`) with an operand that certainly
+    /// holds a float ([`Self::is_float`]): the float comparison comes first,
+    /// inline, checking only the operand that is not known. An int operand
+    /// goes to the helper with everything else: an int and a float compare
+    /// exactly there, not by converting the int.
+    fn float_compare_and_branch(&mut self, op: Op, d: u32, target: u32) {
+        let t = self.labels[target as usize];
+        self.drop_cached();
+        let ops = self.take_operands(d, 2);
+        let (slow, done) = (self.ops.new_dynamic_label(), self.ops.new_dynamic_label());
+        for (v, xmm) in [(ops[0], 0u8), (ops[1], 1)] {
+            self.load_float(v, xmm, slow);
+        }
+        match op {
+            Op::Lt | Op::Le => emit!(self ; ucomisd xmm1, xmm0),
+            _ => emit!(self ; ucomisd xmm0, xmm1),
+        }
+        self.jump_unless_float(op, t);
+        emit!(self ; =>done);
+        if ops
+            .iter()
+            .all(|&v| self.is_float(v) || matches!(v, Operand::Int(_)))
+        {
+            return; // no check: no slow path
+        }
+        self.cold(move |c| {
+            emit!(c ; =>slow);
+            c.materialize_operands(d, &ops);
+            c.call_checked(helpers::binary_helper(&op), d, 0, 0);
+            c.branch_if_falsy(d - 2, t);
+            emit!(c ; jmp =>done);
+        });
+    }
+
+    /// `xmm` = the float `v`; jumps to `not_float` if it is something else
+    /// (no check if it certainly is a float). An int literal is converted:
+    /// a 32-bit int is exact as a float, so comparing the two floats is
+    /// comparing the int and the float exactly, as the helper does.
+    #[allow(clippy::useless_conversion)] // inside dynasm's `Rx(..)` expansion
+    fn load_float(&mut self, v: Operand, xmm: u8, not_float: DynamicLabel) {
+        let s = match v {
+            Operand::Slot(s) => s,
+            Operand::Int(_) => return self.load_number(v, xmm, not_float),
+            Operand::Value { .. } | Operand::Global(_) => unreachable!("see `int_operand_count`"),
+        };
+        let s = slot(s);
+        if !self.is_float(v) {
+            emit!(self
+                ; cmp QWORD [r_base + s], TAG_FLOAT as i32
+                ; jne =>not_float
+            );
+        }
+        emit!(self ; movsd Rx(xmm), [r_base + s + 8]);
     }
 
     /// For `< <= > >=`: checks that both operands are floats (else jumps
