@@ -1162,12 +1162,12 @@ impl<'a> Compiler<'a> {
 
     /// Whether `v` certainly holds a float here: a slot the pre-pass found
     /// to hold one before this instruction
-    /// ([`Analysis::floats`](super::analysis::Analysis::floats)).
+    /// ([`Analysis::floats`](super::analysis::Analysis::floats)). Float
+    /// constants are not deferred: `CONST` writes them to their slot.
     fn is_float(&self, v: Operand) -> bool {
         match v {
             Operand::Slot(s) => s < 64 && self.analysis.floats[self.pc] & (1 << s) != 0,
-            Operand::Value { tag, .. } => tag == TAG_FLOAT,
-            Operand::Int(_) | Operand::Global(_) => false,
+            Operand::Int(_) | Operand::Value { .. } | Operand::Global(_) => false,
         }
     }
 
