@@ -803,6 +803,14 @@ impl<'a> Compiler<'a> {
             Op::AddInt { v } | Op::SubInt { v } | Op::ModInt { v } => {
                 return self.emit_int_immediate(op, d, v);
             }
+            Op::Div
+                if self
+                    .peek_operands(d, 2)
+                    .into_iter()
+                    .any(|v| self.is_float(v)) =>
+            {
+                return self.emit_float_arith(op, d);
+            }
             Op::Div | Op::Mod => self.emit_div_mod(op, d),
             Op::Shl | Op::Shr => self.call_checked(helpers::binary_helper(&op), d, 0, 0),
             Op::Neg | Op::BitNot => self.emit_int_unary(op, d),
@@ -1449,7 +1457,7 @@ impl<'a> Compiler<'a> {
         consumed
     }
 
-    /// `+ - *` with an operand that certainly holds a float
+    /// `+ - * /` with an operand that certainly holds a float
     /// ([`Self::is_float`]): the result is a float (or an error), so the
     /// float path comes first, inline, and there is no int path. A known
     /// float is loaded without a check, the other operand as
@@ -1467,7 +1475,9 @@ impl<'a> Compiler<'a> {
         match op {
             Op::Add => emit!(self ; addsd xmm0, xmm1),
             Op::Sub => emit!(self ; subsd xmm0, xmm1),
-            _ => emit!(self ; mulsd xmm0, xmm1),
+            Op::Mul => emit!(self ; mulsd xmm0, xmm1),
+            // IEEE division, as the language's: by zero gives inf or NaN.
+            _ => emit!(self ; divsd xmm0, xmm1),
         }
         self.store_float(local.unwrap_or(d - 2));
         emit!(self ; =>done);
