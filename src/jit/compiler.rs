@@ -798,18 +798,13 @@ impl<'a> Compiler<'a> {
             Op::CloseUpvals { slot } => {
                 self.call_checked(helpers::jit_close_upvals, d, slot as u64, 0)
             }
+            Op::Add | Op::Sub | Op::Mul | Op::Div if self.has_float_operand(d) => {
+                return self.emit_float_arith(op, d);
+            }
             Op::Add | Op::Sub | Op::Mul => return self.emit_int_arith(op, d),
             Op::BitAnd | Op::BitOr | Op::BitXor => return self.emit_int_arith(op, d),
             Op::AddInt { v } | Op::SubInt { v } | Op::ModInt { v } => {
                 return self.emit_int_immediate(op, d, v);
-            }
-            Op::Div
-                if self
-                    .peek_operands(d, 2)
-                    .into_iter()
-                    .any(|v| self.is_float(v)) =>
-            {
-                return self.emit_float_arith(op, d);
             }
             Op::Div | Op::Mod => self.emit_div_mod(op, d),
             Op::Shl | Op::Shr => self.call_checked(helpers::binary_helper(&op), d, 0, 0),
@@ -1179,16 +1174,18 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// The top `n` operand-stack entries as operands, bottom first, without
-    /// taking them (see [`Self::take_operands`]).
-    fn peek_operands(&self, d: u32, n: usize) -> Vec<Operand> {
+    /// Whether either of the top two operand-stack entries (deferred or in
+    /// their slots) certainly holds a float: a binary operator on them then
+    /// takes the float path first.
+    fn has_float_operand(&self, d: u32) -> bool {
         let len = self.pending.len();
-        (0..n)
-            .map(|i| match (len + i).checked_sub(n) {
+        (0..2).any(|i| {
+            let v = match (len + i).checked_sub(2) {
                 Some(p) => self.pending[p],
-                None => Operand::Slot(d - (n - i) as u32),
-            })
-            .collect()
+                None => Operand::Slot(d - 2 + i as u32),
+            };
+            self.is_float(v)
+        })
     }
 
     /// Jumps to `not_ints` unless `v` is an int; no code if it certainly
@@ -1373,14 +1370,6 @@ impl<'a> Compiler<'a> {
     /// the language does), and the helper for everything else. The result
     /// goes to slot `d-2`.
     fn emit_int_arith(&mut self, op: Op, d: u32) -> usize {
-        if matches!(op, Op::Add | Op::Sub | Op::Mul)
-            && self
-                .peek_operands(d, 2)
-                .into_iter()
-                .any(|v| self.is_float(v))
-        {
-            return self.emit_float_arith(op, d);
-        }
         let local = self.result_local();
         let guard_free = matches!(op, Op::Add | Op::Sub | Op::Mul) && local.is_none();
         let (ops, cached, below) = self.int_operands(d, 2, guard_free);
@@ -1933,12 +1922,7 @@ impl<'a> Compiler<'a> {
     /// `ucomisd; jcc`. Otherwise the comparison helper stores the bool in
     /// `base[d-2]`, and we test it.
     fn compare_and_branch(&mut self, op: Op, d: u32, target: u32) {
-        if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge)
-            && self
-                .peek_operands(d, 2)
-                .into_iter()
-                .any(|v| self.is_float(v))
-        {
+        if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge) && self.has_float_operand(d) {
             return self.float_compare_and_branch(op, d, target);
         }
         let t = self.labels[target as usize];
@@ -1975,10 +1959,7 @@ impl<'a> Compiler<'a> {
         for (v, xmm) in [(ops[0], 0u8), (ops[1], 1)] {
             self.load_float(v, xmm, slow);
         }
-        match op {
-            Op::Lt | Op::Le => emit!(self ; ucomisd xmm1, xmm0),
-            _ => emit!(self ; ucomisd xmm0, xmm1),
-        }
+        self.ucomisd_ordered(op);
         self.jump_unless_float(op, t);
         emit!(self ; =>done);
         if ops
@@ -2035,12 +2016,18 @@ impl<'a> Compiler<'a> {
             ; movsd xmm0, [r_base + a + 8]
             ; movsd xmm1, [r_base + b + 8]
         );
-        // `a < b` is `b > a`: compare the operands the other way round.
+        self.ucomisd_ordered(op);
+        true
+    }
+
+    /// `ucomisd` of `xmm0` (the left operand) and `xmm1` for `< <= > >=`,
+    /// so that "above" means the comparison holds: `a < b` is `b > a`, so
+    /// those compare the operands the other way round.
+    fn ucomisd_ordered(&mut self, op: Op) {
         match op {
             Op::Lt | Op::Le => emit!(self ; ucomisd xmm1, xmm0),
             _ => emit!(self ; ucomisd xmm0, xmm1),
         }
-        true
     }
 
     /// After [`Self::float_ordering`]: `al` = whether the comparison holds.
@@ -2051,7 +2038,7 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// After [`Self::float_ordering`]: jump to `t` unless it holds.
+    /// After [`Self::ucomisd_ordered`]: jump to `t` unless it holds.
     fn jump_unless_float(&mut self, op: Op, t: DynamicLabel) {
         match op {
             Op::Lt | Op::Gt => emit!(self ; jbe =>t),

@@ -176,6 +176,7 @@ impl Jit {
             return std::ptr::null();
         }
         let start = Instant::now();
+        let name = func.proto.display_name();
         let env = Env {
             ctx: Arc::as_ptr(&self.ctx) as usize,
             interrupt: self.interrupt,
@@ -186,12 +187,10 @@ impl Jit {
             Ok(out) => out,
             Err(e) => {
                 self.tools.failed(func, reason, &e);
-                self.not_compiled
-                    .push((func.proto.display_name().to_string(), e));
+                self.not_compiled.push((name.to_string(), e));
                 return std::ptr::null();
             }
         };
-        let name = func.proto.display_name();
         if let Some(test) = super::crash::crash_test(name, self.compiled.is_empty()) {
             plant_crash_test(&mut out, test);
         }
@@ -199,8 +198,7 @@ impl Jit {
         let time = start.elapsed();
         if let Err(e) = &installed {
             self.tools.failed(func, reason, &e.to_string());
-            self.not_compiled
-                .push((func.proto.display_name().to_string(), e.to_string()));
+            self.not_compiled.push((name.to_string(), e.to_string()));
         }
         match installed {
             Ok(ptr) => {
@@ -210,7 +208,7 @@ impl Jit {
                 offsets.sort_unstable();
                 super::crash::register(ptr.addr(), out.code.len(), name, &offsets);
                 self.compiled.push(FnStats {
-                    name: func.proto.display_name().to_string(),
+                    name: name.to_string(),
                     bytecode_len: func.proto.code.len(),
                     code_len: out.code.len(),
                     specialized: out.specialized.is_some(),
